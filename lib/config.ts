@@ -1,0 +1,55 @@
+// Configuration from the environment, validated once. Every variable is documented in .env.example.
+import { z } from "zod";
+
+const int = (fallback: number, min = 1) => z.coerce.number().int().min(min).default(fallback);
+const optionalString = z.string().trim().optional().transform((v) => v ? v : undefined);
+
+export const ConfigSchema = z.object({
+  PORT: int(8000, 0),
+  UPSTASH_REDIS_REST_URL: optionalString,
+  UPSTASH_REDIS_REST_TOKEN: optionalString,
+  MODEL_PROVIDER: z.enum(["openai", "huggingface", "llama"]).optional().or(
+    z.literal("").transform(() => undefined),
+  ),
+  OPENAI_BASE_URL: z.string().trim().default("https://api.openai.com/v1"),
+  OPENAI_API_KEY: optionalString,
+  OPENAI_MODEL: z.string().trim().default("gpt-4o-mini"),
+  HF_API_URL: optionalString,
+  HF_API_TOKEN: optionalString,
+  MODEL_PATH: optionalString,
+  SESSION_TTL_SECONDS: int(3600),
+  SYSTEM_PROMPT: z.string().default(
+    "You are a helpful, friendly assistant. Answer clearly and concisely.",
+  ),
+  MAX_NEW_TOKENS: int(512),
+  CONTEXT_MAX_CHARS: int(6000),
+  MODEL_TIMEOUT_MS: int(60000),
+  MAX_MESSAGE_CHARS: int(4000),
+  RATE_LIMIT_PER_MINUTE: int(20),
+  WORKER_CONCURRENCY: int(4),
+  LLAMA_MAX_SEQUENCES: int(2),
+  LLAMA_CONTEXT_SIZE: int(4096),
+  LLAMA_THREADS: int(0, 0),
+  LOCAL_REDIS_PORT: int(0, 0),
+});
+export type Config = z.infer<typeof ConfigSchema>;
+
+export function loadConfig(env: Record<string, string | undefined> = Deno.env.toObject()): Config {
+  const parsed = ConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+    throw new Error(`Invalid configuration: ${problems.join("; ")}`);
+  }
+  return parsed.data;
+}
+
+/** The model file used when MODEL_PATH is unset (where `deno task model` puts it). */
+export const DEFAULT_MODEL_FILE = "models/SmolLM2-360M-Instruct-Q8_0.gguf";
+
+/** A configured remote provider wins; otherwise the embedded model. */
+export function chooseProvider(config: Config): "openai" | "huggingface" | "llama" {
+  if (config.MODEL_PROVIDER) return config.MODEL_PROVIDER;
+  if (config.OPENAI_API_KEY) return "openai";
+  if (config.HF_API_URL || config.HF_API_TOKEN) return "huggingface";
+  return "llama";
+}

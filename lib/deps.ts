@@ -1,0 +1,28 @@
+// What the web server's routes share, built once in main.ts.
+import { Ratelimit } from "@upstash/ratelimit";
+import { Redis as UpstashRedis } from "@upstash/redis";
+import { cachedAvailability } from "./availability.ts";
+import type { Config } from "./config.ts";
+import { TurnQueue } from "./queue.ts";
+import { createRedis, type RedisEndpoint } from "./redis.ts";
+import { ReplyRelay } from "./reply_relay.ts";
+
+export function createDeps(config: Config, endpoint: RedisEndpoint) {
+  const redis = createRedis(endpoint);
+  return {
+    config,
+    redis,
+    queue: new TurnQueue(redis, config.SESSION_TTL_SECONDS),
+    relay: new ReplyRelay(redis),
+    availability: cachedAvailability(redis),
+    // Its own client: the rate limiter expects the client's default JSON decoding.
+    ratelimit: new Ratelimit({
+      redis: new UpstashRedis({ url: endpoint.url, token: endpoint.token, enableTelemetry: false }),
+      limiter: Ratelimit.slidingWindow(config.RATE_LIMIT_PER_MINUTE, "60 s"),
+      prefix: "chat:rl",
+    }),
+  };
+}
+
+export type Deps = ReturnType<typeof createDeps>;
+export type AppEnv = { Variables: { deps: Deps } };

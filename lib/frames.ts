@@ -1,0 +1,72 @@
+// The one definition of every WebSocket frame (see ../shared/contract.md). Imported by the
+// server, the worker and the islands, so it must stay free of server-only imports.
+import { z } from "zod";
+
+export const MAX_TURN_ID_CHARS = 128;
+
+export const Message = z.object({
+  id: z.string(),
+  role: z.enum(["user", "assistant"]),
+  content: z.string(),
+  timestamp: z.string(),
+});
+export type Message = z.infer<typeof Message>;
+
+const turnId = z.string().trim().min(1).max(MAX_TURN_ID_CHARS);
+
+export const ClientMessage = z.object({
+  type: z.literal("message"),
+  id: turnId,
+  content: z.string(),
+});
+export const ClientStop = z.object({ type: z.literal("stop"), id: turnId });
+export const ClientResume = z.object({ type: z.literal("resume"), after: z.string().max(64) });
+export const ClientFrame = z.discriminatedUnion("type", [ClientMessage, ClientStop, ClientResume]);
+export type ClientFrame = z.infer<typeof ClientFrame>;
+
+export const ErrorCode = z.enum([
+  "rate_limited",
+  "message_too_long",
+  "invalid_frame",
+  "model_unavailable",
+  "model_error",
+  "session_expired",
+  "internal_error",
+]);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+
+export const AckFrame = z.object({ type: z.literal("ack"), id: z.string() });
+/** `offset` is where `text` starts in the reply: a retried turn restarts at 0. */
+export const DeltaFrame = z.object({
+  type: z.literal("delta"),
+  id: z.string(),
+  text: z.string(),
+  offset: z.number().int().nonnegative(),
+  event: z.string(),
+});
+export const DoneFrame = z.object({
+  type: z.literal("done"),
+  id: z.string(),
+  message: Message,
+  stopped: z.boolean().optional(),
+  event: z.string(),
+});
+export const ErrorFrame = z.object({
+  type: z.literal("error"),
+  id: z.string().optional(),
+  code: ErrorCode,
+  message: z.string(),
+  event: z.string().optional(),
+});
+export const ServerFrame = z.discriminatedUnion("type", [AckFrame, DeltaFrame, DoneFrame, ErrorFrame]);
+export type AckFrame = z.infer<typeof AckFrame>;
+export type DeltaFrame = z.infer<typeof DeltaFrame>;
+export type DoneFrame = z.infer<typeof DoneFrame>;
+export type ErrorFrame = z.infer<typeof ErrorFrame>;
+export type ServerFrame = z.infer<typeof ServerFrame>;
+
+/** A reply event as the worker writes it to a session's reply stream; `event` is the stream id. */
+export type ReplyEvent =
+  | Omit<DeltaFrame, "event">
+  | Omit<DoneFrame, "event">
+  | Omit<ErrorFrame, "event">;

@@ -1,0 +1,21 @@
+// Every Redis key name in one place. All of a session's keys share its sliding TTL.
+
+/** Turns queued by web servers, read by the worker consumer group. */
+export const REQUESTS_STREAM = "chat:requests";
+export const WORKER_GROUP = "workers";
+/** One hash field per live worker: what model it serves. Entries carry their own expiry time. */
+export const WORKERS_HASH = "chat:workers";
+
+export const sessionKeys = (token: string) => ({
+  /** hash: name, session_start */
+  session: `chat:s:${token}`,
+  /** stream: one entry per Message, in the order the user saw them */
+  history: `chat:h:${token}`,
+  /** hash: turn id -> state ("queued" | "done" | "failed"), "<id>:stop" -> "1" */
+  turns: `chat:t:${token}`,
+  /** stream: reply events (delta, done, error); entry ids are the `event` ids used by resume */
+  replies: `chat:r:${token}`,
+  /** rate limiter prefix for this session */
+  rate: `chat:rl:${token}`,
+});
+export type SessionKeys = ReturnType<typeof sessionKeys>;

@@ -1,0 +1,41 @@
+// HTTP payloads of ../shared/contract.md, shared by routes, islands and tests.
+import { z } from "zod";
+import { Message } from "./frames.ts";
+
+export const MAX_NAME_CHARS = 64;
+
+export const TokenRequest = z.object({
+  name: z.string({ error: "A name is required." })
+    .trim()
+    .min(1, "A name is required.")
+    .max(MAX_NAME_CHARS, `A name can have at most ${MAX_NAME_CHARS} characters.`),
+});
+
+export const SessionInfo = z.object({
+  token: z.string(),
+  name: z.string(),
+  session_start: z.string(),
+  expires_at: z.string(),
+});
+export type SessionInfo = z.infer<typeof SessionInfo>;
+
+export const History = z.object({
+  name: z.string(),
+  session_start: z.string(),
+  expires_at: z.string(),
+  messages: z.array(Message),
+});
+export type History = z.infer<typeof History>;
+
+export const ApiError = z.object({
+  error: z.object({ code: z.string(), message: z.string() }),
+});
+export type ApiError = z.infer<typeof ApiError>;
+
+export const Health = z.object({
+  status: z.enum(["ok", "degraded"]),
+  redis: z.string(),
+  model: z.string(),
+  detail: z.string().optional(),
+});
+export type Health = z.infer<typeof Health>;

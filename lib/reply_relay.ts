@@ -1,0 +1,109 @@
+// One poller per web server relays every session's reply stream to the sockets it holds: a
+// single multi-key XREAD per poll, fast while a reply is expected, slow (≤ 2/s) when idle, and
+// nothing at all when no socket is open. Whichever server holds the socket reads the stream, so
+// replies reach the right socket with any number of web servers and workers.
+import { AdaptiveDelay, Waker } from "./backoff.ts";
+import type { Redis } from "./redis.ts";
+import { compareStreamIds, fields, type RawEntry } from "./streams.ts";
+
+export interface ReplyListener {
+  /** The session's reply stream key. */
+  readonly key: string;
+  /** The last event id this listener has handled. */
+  cursor: string;
+  /** True while a reply is expected, which keeps polling fast. */
+  expecting(): boolean;
+  deliver(event: string, fields: Record<string, string>): void;
+}
+
+const KEYS_PER_READ = 500;
+const EXPECTING_MAX_MS = 100;
+const IDLE_MAX_MS = 500;
+
+export class ReplyRelay {
+  #listeners = new Set<ReplyListener>();
+  #waker = new Waker();
+  #running = false;
+  #closed = false;
+  /** Redis requests made, for the idle-cost benchmark. */
+  requests = 0;
+
+  constructor(private redis: Redis, private minDelayMs = 5) {}
+
+  add(listener: ReplyListener): void {
+    this.#listeners.add(listener);
+    if (!this.#running) this.#loop();
+    else this.#waker.wake();
+  }
+
+  remove(listener: ReplyListener): void {
+    this.#listeners.delete(listener);
+  }
+
+  /** Poll now (a turn was queued or a client asked to resume). */
+  wake(): void {
+    this.#waker.wake();
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#waker.wake();
+  }
+
+  async #loop(): Promise<void> {
+    this.#running = true;
+    const delay = new AdaptiveDelay(this.minDelayMs, IDLE_MAX_MS);
+    try {
+      while (this.#listeners.size && !this.#closed) {
+        let got = false;
+        try {
+          got = await this.#pollOnce();
+        } catch (err) {
+          console.error("relay: polling replies failed:", err instanceof Error ? err.message : err);
+        }
+        if (got) {
+          delay.hit();
+          continue;
+        }
+        const expecting = [...this.#listeners].some((l) => l.expecting());
+        await this.#waker.sleep(delay.miss(expecting ? EXPECTING_MAX_MS : IDLE_MAX_MS));
+      }
+    } finally {
+      this.#running = false;
+    }
+  }
+
+  async #pollOnce(): Promise<boolean> {
+    const byKey = new Map<string, ReplyListener[]>();
+    for (const l of this.#listeners) {
+      const list = byKey.get(l.key);
+      if (list) list.push(l);
+      else byKey.set(l.key, [l]);
+    }
+    const keys = [...byKey.keys()];
+    let got = false;
+    for (let i = 0; i < keys.length; i += KEYS_PER_READ) {
+      const chunk = keys.slice(i, i + KEYS_PER_READ);
+      const ids = chunk.map((k) =>
+        byKey.get(k)!.map((l) => l.cursor).reduce((a, b) => compareStreamIds(a, b) <= 0 ? a : b)
+      );
+      this.requests++;
+      const raw = await this.redis.xread(chunk, ids, { count: 200 }) as unknown as
+        | [string, RawEntry[]][]
+        | null;
+      for (const [key, entries] of raw ?? []) {
+        if (!entries.length) continue;
+        got = true;
+        for (const listener of byKey.get(key) ?? []) {
+          for (const [id, raw] of entries) {
+            if (!this.#listeners.has(listener)) break;
+            if (compareStreamIds(id, listener.cursor) <= 0) continue;
+            listener.cursor = id;
+            listener.deliver(id, fields(raw));
+          }
+        }
+      }
+    }
+    return got;
+  }
+}

@@ -1,0 +1,63 @@
+// Batches a reply's text into the session's reply stream: the first piece goes out at once (for
+// latency), later pieces gather while a write is in flight or younger than `batchMs`, so a fast
+// model costs a bounded number of Redis requests per second and never a resend of the whole text.
+
+export type AppendOutcome = "go_on" | "stop" | "session_gone" | "not_streaming";
+
+export class ReplyWriter {
+  #pending = "";
+  #offset = 0;
+  #lastWrite = 0;
+  #inFlight: Promise<void> | null = null;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private write: (text: string, offset: number) => Promise<AppendOutcome>,
+    private onOutcome: (outcome: AppendOutcome) => void,
+    private batchMs = 30,
+  ) {}
+
+  push(text: string): void {
+    if (!text) return;
+    this.#pending += text;
+    this.#schedule();
+  }
+
+  /** Resolves once everything pushed so far is written. */
+  async drain(): Promise<void> {
+    for (;;) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+      if (this.#inFlight) await this.#inFlight;
+      else if (this.#pending) this.#flush();
+      else return;
+    }
+  }
+
+  #schedule(): void {
+    if (this.#inFlight || this.#timer !== undefined) return;
+    const wait = this.#lastWrite + this.batchMs - Date.now();
+    if (wait <= 0) this.#flush();
+    else {
+      this.#timer = setTimeout(() => {
+        this.#timer = undefined;
+        this.#flush();
+      }, wait);
+    }
+  }
+
+  #flush(): void {
+    if (!this.#pending) return;
+    const text = this.#pending;
+    const offset = this.#offset;
+    this.#pending = "";
+    this.#offset += text.length;
+    this.#lastWrite = Date.now();
+    this.#inFlight = this.write(text, offset).then(this.onOutcome, (err) => {
+      console.error("worker: writing a delta failed:", err);
+    }).finally(() => {
+      this.#inFlight = null;
+      if (this.#pending) this.#schedule();
+    });
+  }
+}

@@ -1,0 +1,57 @@
+// Sessions: an unguessable token naming a handful of Redis keys that share one sliding TTL.
+import { encodeBase64Url } from "./base64url.ts";
+import { sessionKeys } from "./keys.ts";
+import type { SessionInfo } from "./payloads.ts";
+import type { Redis } from "./redis.ts";
+
+export interface Session {
+  token: string;
+  name: string;
+  session_start: string;
+  expires_at: string;
+}
+
+/** 256 random bits, URL-safe. */
+export function newToken(): string {
+  return encodeBase64Url(crypto.getRandomValues(new Uint8Array(32)));
+}
+
+/** Tokens are only ever what newToken makes: anything else is unknown without asking Redis. */
+export function isWellFormedToken(token: string | undefined | null): token is string {
+  return typeof token === "string" && /^[A-Za-z0-9_-]{43}$/.test(token);
+}
+
+const expiresAt = (ttlSeconds: number) => new Date(Date.now() + ttlSeconds * 1000).toISOString();
+
+export async function createSession(redis: Redis, name: string, ttl: number): Promise<SessionInfo> {
+  const token = newToken();
+  const session_start = new Date().toISOString();
+  const keys = sessionKeys(token);
+  const tx = redis.multi();
+  tx.hset(keys.session, { name, session_start });
+  tx.expire(keys.session, ttl);
+  await tx.exec();
+  return { token, name, session_start, expires_at: expiresAt(ttl) };
+}
+
+/** Looks the session up and slides its TTL; null when unknown or expired. */
+export async function touchSession(
+  redis: Redis,
+  token: string,
+  ttl: number,
+): Promise<Session | null> {
+  if (!isWellFormedToken(token)) return null;
+  const keys = sessionKeys(token);
+  const p = redis.pipeline();
+  p.hmget(keys.session, "name", "session_start");
+  for (const key of [keys.session, keys.history, keys.turns, keys.replies]) p.expire(key, ttl);
+  // Raw replies (automaticDeserialization is off): HMGET answers [name, session_start].
+  const [[name, session_start]] = await p.exec<[[string | null, string | null], ...number[]]>();
+  if (!name || !session_start) return null;
+  return {
+    token,
+    name,
+    session_start,
+    expires_at: expiresAt(ttl),
+  };
+}

@@ -1,0 +1,57 @@
+// Workers announce which model they serve, so the web server (which never loads a model) can
+// answer /api/health and refuse turns early when no model can take them.
+import { WORKERS_HASH } from "./keys.ts";
+import type { Redis } from "./redis.ts";
+
+export interface WorkerStatus {
+  model: string;
+  ready: boolean;
+  /** What is wrong and how to fix it, when not ready. */
+  detail?: string;
+  /** Epoch ms after which this announcement is stale (the worker died). */
+  until: number;
+}
+
+export const ANNOUNCE_EVERY_MS = 5000;
+
+export async function announce(redis: Redis, consumer: string, status: WorkerStatus) {
+  await redis.hset(WORKERS_HASH, { [consumer]: JSON.stringify(status) });
+}
+
+export async function withdraw(redis: Redis, consumer: string) {
+  await redis.hdel(WORKERS_HASH, consumer);
+}
+
+export interface ModelAvailability {
+  available: boolean;
+  model: string;
+  detail?: string;
+}
+
+/** Reads the live announcements and forgets the stale ones. */
+export async function modelAvailability(redis: Redis): Promise<ModelAvailability> {
+  const raw = await redis.hgetall(WORKERS_HASH) as unknown as string[] | null;
+  const now = Date.now();
+  const live: WorkerStatus[] = [];
+  const stale: string[] = [];
+  for (let i = 0; raw && i + 1 < raw.length; i += 2) {
+    try {
+      const status = JSON.parse(raw[i + 1]) as WorkerStatus;
+      if (status.until > now) live.push(status);
+      else stale.push(raw[i]);
+    } catch {
+      stale.push(raw[i]);
+    }
+  }
+  if (stale.length) await redis.hdel(WORKERS_HASH, ...stale);
+  const ready = live.find((s) => s.ready);
+  if (ready) return { available: true, model: ready.model };
+  if (live.length) {
+    return { available: false, model: live[0].model, detail: live[0].detail };
+  }
+  return {
+    available: false,
+    model: "none",
+    detail: "No worker is running. Start one with `deno task worker` (or use `deno task start`).",
+  };
+}

@@ -1,0 +1,28 @@
+// GET /api/health: Redis reachable and some worker able to answer.
+import type { Context } from "hono";
+import type { AppEnv } from "../../lib/deps.ts";
+import type { Health } from "../../lib/payloads.ts";
+
+export async function handler(c: Context<AppEnv>) {
+  const { redis, availability } = c.var.deps;
+  let body: Health;
+  try {
+    await redis.ping();
+    const model = await availability();
+    body = {
+      status: model.available ? "ok" : "degraded",
+      redis: "ok",
+      model: model.available ? model.model : "unavailable",
+      ...(model.available ? {} : { detail: model.detail }),
+    };
+  } catch (err) {
+    console.error("health: redis failed:", err instanceof Error ? err.message : err);
+    body = {
+      status: "degraded",
+      redis: "unreachable",
+      model: "unknown",
+      detail: "Redis cannot be reached.",
+    };
+  }
+  return c.json(body, body.status === "ok" ? 200 : 503);
+}

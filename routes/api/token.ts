@@ -1,0 +1,28 @@
+// POST /api/token: a new session for a name (JSON, form field or ?name=, as the seed sent it).
+import type { Context } from "hono";
+import type { AppEnv } from "../../lib/deps.ts";
+import { TokenRequest } from "../../lib/payloads.ts";
+import { createSession } from "../../lib/session.ts";
+import { apiError } from "../_errors.ts";
+
+async function readName(c: Context<AppEnv>): Promise<unknown> {
+  const type = c.req.header("content-type") ?? "";
+  if (type.includes("application/json")) {
+    const body = await c.req.json().catch(() => null);
+    if (body && typeof body === "object" && "name" in body) return body.name;
+  } else if (type.includes("form")) {
+    const form = await c.req.parseBody().catch(() => ({} as Record<string, unknown>));
+    if (typeof form.name === "string") return form.name;
+  }
+  return c.req.query("name");
+}
+
+export async function handler(c: Context<AppEnv>) {
+  const parsed = TokenRequest.safeParse({ name: await readName(c) });
+  if (!parsed.success) {
+    return apiError(c, 400, "invalid_name", parsed.error.issues[0]?.message ?? "Invalid name.");
+  }
+  const { redis, config } = c.var.deps;
+  const session = await createSession(redis, parsed.data.name, config.SESSION_TTL_SECONDS);
+  return c.json(session, 201);
+}

@@ -1,0 +1,229 @@
+// The whole product on loopback for tests and benchmarks: a private redis-server, our REST
+// bridge, a local OpenAI-compatible model server, and the real web server(s) and worker(s) as
+// child processes (so a test can SIGKILL one mid-reply).
+import { createRedis, type Redis, type RedisEndpoint } from "../../lib/redis.ts";
+import { type Bridge, startBridge } from "../../tools/bridge.ts";
+import { type RedisServer, startRedisServer } from "../../tools/redis_server.ts";
+import { type ModelServer, type OpenAIServerOptions, startOpenAIServer } from "./model_servers.ts";
+
+const ROOT = new URL("../../", import.meta.url);
+
+export interface Proc {
+  child: Deno.ChildProcess;
+  /** SIGKILL: a crash, no clean-up. */
+  kill(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface StackOptions extends OpenAIServerOptions {
+  workers?: number;
+  servers?: number;
+  /** Extra environment for servers and workers. */
+  env?: Record<string, string>;
+  /** Use this model server instead of starting an OpenAI-compatible one. */
+  modelEnv?: Record<string, string>;
+}
+
+export interface Stack {
+  /** The first web server, e.g. http://127.0.0.1:PORT */
+  baseUrl: string;
+  baseUrls: string[];
+  endpoint: RedisEndpoint;
+  redis: Redis;
+  model: ModelServer | null;
+  workers: Proc[];
+  startWorker(env?: Record<string, string>): Promise<Proc>;
+  /** Kills the first web server and starts it again on the same port. */
+  restartServer(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = l.addr;
+  l.close();
+  return port;
+}
+
+function spawn(script: string, env: Record<string, string>): Proc {
+  const verbose = Deno.env.get("STACK_LOG") === "1";
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", script],
+    cwd: ROOT,
+    env: { NO_COLOR: "1", ...env },
+    stdin: "null",
+    stdout: verbose ? "inherit" : "null",
+    stderr: verbose ? "inherit" : "null",
+  }).spawn();
+  let done = false;
+  const exited = child.status.then(() => done = true);
+  const signal = async (sig: Deno.Signal) => {
+    if (!done) {
+      try {
+        child.kill(sig);
+      } catch { /* already gone */ }
+    }
+    await exited;
+  };
+  return { child, kill: () => signal("SIGKILL"), stop: () => signal("SIGTERM") };
+}
+
+async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+const healthOk = (url: string) => async () => {
+  const res = await fetch(`${url}/api/health`);
+  await res.body?.cancel();
+  return res.status === 200;
+};
+
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  const redisServer: RedisServer = await startRedisServer();
+  const bridge: Bridge = await startBridge({
+    redisPort: redisServer.port,
+    token: crypto.randomUUID(),
+  });
+  const endpoint = { url: bridge.url, token: bridge.token };
+  const model = opts.modelEnv ? null : await startOpenAIServer(opts);
+  const baseEnv: Record<string, string> = {
+    UPSTASH_REDIS_REST_URL: endpoint.url,
+    UPSTASH_REDIS_REST_TOKEN: endpoint.token,
+    HOST: "127.0.0.1",
+    WORKER_CLAIM_IDLE_MS: "2000",
+    RATE_LIMIT_PER_MINUTE: "1000",
+    ...(model ? { MODEL_PROVIDER: "openai", OPENAI_BASE_URL: model.url, OPENAI_MODEL: "local" } : {}),
+    ...opts.modelEnv,
+    ...opts.env,
+  };
+  const ports = Array.from({ length: opts.servers ?? 1 }, freePort);
+  const baseUrls = ports.map((p) => `http://127.0.0.1:${p}`);
+  const servers = ports.map((p) => spawn("main.ts", { ...baseEnv, PORT: String(p) }));
+  const workers: Proc[] = [];
+  const startWorker = async (env: Record<string, string> = {}) => {
+    const w = spawn("worker.ts", { ...baseEnv, ...env });
+    workers.push(w);
+    return w;
+  };
+  for (let i = 0; i < (opts.workers ?? 1); i++) await startWorker();
+  const anyResponse = (url: string) => async () => {
+    const res = await fetch(`${url}/api/health`);
+    await res.body?.cancel();
+    return true;
+  };
+  try {
+    for (const url of baseUrls) await waitFor(anyResponse(url), `web server ${url}`);
+    if (workers.length) await waitFor(healthOk(baseUrls[0]), "a ready worker");
+  } catch (err) {
+    await Promise.all([...servers, ...workers].map((p) => p.kill()));
+    await bridge.close();
+    await redisServer.stop();
+    await model?.close();
+    throw err;
+  }
+
+  return {
+    baseUrl: baseUrls[0],
+    baseUrls,
+    endpoint,
+    redis: createRedis(endpoint),
+    model,
+    workers,
+    startWorker,
+    async restartServer() {
+      await servers[0].kill();
+      servers[0] = spawn("main.ts", { ...baseEnv, PORT: String(ports[0]) });
+      await waitFor(anyResponse(baseUrls[0]), "the restarted web server");
+    },
+    async stop() {
+      await Promise.all([...servers, ...workers].map((p) => p.stop()));
+      await bridge.close();
+      await redisServer.stop();
+      await model?.close();
+    },
+  };
+}
+
+/** A minimal chat client over a real WebSocket, collecting every frame it gets. */
+export class ChatClient {
+  frames: Record<string, unknown>[] = [];
+  closed: Promise<CloseEvent>;
+  #ws: WebSocket;
+  #waiters: (() => void)[] = [];
+
+  private constructor(ws: WebSocket) {
+    this.#ws = ws;
+    ws.onmessage = (e) => {
+      this.frames.push(JSON.parse(e.data));
+      for (const w of this.#waiters.splice(0)) w();
+    };
+    this.closed = new Promise((r) =>
+      ws.addEventListener("close", (e) => {
+        r(e);
+        for (const w of this.#waiters.splice(0)) w();
+      })
+    );
+  }
+
+  static connect(baseUrl: string, token: string | null, path = "/api/chat"): Promise<ChatClient> {
+    const url = baseUrl.replace(/^http/, "ws") + path + (token === null ? "" : `?token=${token}`);
+    const ws = new WebSocket(url);
+    const client = new ChatClient(ws);
+    return new Promise((resolve, reject) => {
+      ws.onopen = () => resolve(client);
+      ws.onerror = () => reject(new Error("websocket failed to open"));
+    });
+  }
+
+  send(frame: unknown): void {
+    this.#ws.send(typeof frame === "string" ? frame : JSON.stringify(frame));
+  }
+
+  get open(): boolean {
+    return this.#ws.readyState === WebSocket.OPEN;
+  }
+
+  close(): void {
+    this.#ws.close();
+  }
+
+  /** Waits until a frame satisfies `pred` (or the socket closes), returning it. */
+  async waitFor(
+    pred: (f: Record<string, unknown>) => boolean,
+    timeoutMs = 15_000,
+  ): Promise<Record<string, unknown>> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.frames.find(pred);
+      if (found) return found;
+      if (this.#ws.readyState === WebSocket.CLOSED) throw new Error("socket closed while waiting");
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new Error(`timed out; frames so far: ${JSON.stringify(this.frames).slice(0, 2000)}`);
+      }
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, left);
+        this.#waiters.push(() => {
+          clearTimeout(t);
+          r();
+        });
+      });
+    }
+  }
+}
+
+export async function newSession(baseUrl: string, name = "Ada"): Promise<string> {
+  const res = await fetch(`${baseUrl}/api/token`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ name }),
+  });
+  const body = await res.json();
+  if (res.status !== 201) throw new Error(`token failed: ${res.status} ${JSON.stringify(body)}`);
+  return body.token;
+}

@@ -44,7 +44,7 @@ if (import.meta.main) {
   const app = createApp(deps);
   const server = Deno.serve({
     port: config.PORT,
-    hostname: Deno.env.get("HOST") ?? "0.0.0.0",
+    hostname: config.HOST,
     onListen: ({ hostname, port }) => console.log(`web server listening on http://${hostname}:${port}`),
   }, app.fetch);
   const shutdown = async () => {

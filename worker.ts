@@ -13,12 +13,11 @@ import { type AppendOutcome, ReplyWriter } from "./lib/reply_writer.ts";
 import { ANNOUNCE_EVERY_MS, announce, withdraw } from "./lib/workers.ts";
 
 const config = loadConfig();
-const env = (name: string, fallback: number) => Number(Deno.env.get(name) ?? fallback) || fallback;
 /** A pending turn idle this long belongs to a dead worker. Busy workers refresh theirs often. */
-const CLAIM_IDLE_MS = env("WORKER_CLAIM_IDLE_MS", 15000);
+const CLAIM_IDLE_MS = config.WORKER_CLAIM_IDLE_MS;
 const HEARTBEAT_MS = Math.min(1000, Math.floor(CLAIM_IDLE_MS / 4));
-/** Idle polling tops out here: about 1.7 requests a second, plus the announcements. */
-const IDLE_POLL_MAX_MS = 600;
+/** Idle polling tops out here: about 1.4 requests a second, plus announcements and claims. */
+const IDLE_POLL_MAX_MS = 700;
 const MAX_DELIVERIES = 5;
 
 const redis = createRedis(await resolveRedisEndpoint(config));
@@ -65,7 +64,7 @@ async function loadModel() {
 const codeOf = (err: unknown): ErrorCode =>
   err instanceof ModelUnavailableError ? "model_unavailable" : "model_error";
 
-async function handle(turn: QueuedTurn): Promise<void> {
+async function handle(turn: QueuedTurn, claimed: boolean): Promise<void> {
   const abort = new AbortController();
   running.set(turn.entryId, { turn, abort });
   try {
@@ -73,7 +72,8 @@ async function handle(turn: QueuedTurn): Promise<void> {
       await queue.ack(turn.entryId);
       return;
     }
-    if (await queue.deliveries(turn.entryId) > MAX_DELIVERIES) {
+    // Only a claimed turn has been tried before: one that keeps killing workers is given up.
+    if (claimed && await queue.deliveries(turn.entryId) > MAX_DELIVERIES) {
       await queue.finishFailed(
         consumer,
         turn,
@@ -151,7 +151,7 @@ async function heartbeat() {
 }
 
 async function poll() {
-  const delay = new AdaptiveDelay(5, IDLE_POLL_MAX_MS);
+  const delay = new AdaptiveDelay(5, IDLE_POLL_MAX_MS, 500, 25);
   let nextClaim = 0;
   let nextTrim = Date.now() + 60_000;
   while (!stopping) {
@@ -161,20 +161,21 @@ async function poll() {
       continue;
     }
     try {
-      const turns: QueuedTurn[] = [];
+      let claimed: QueuedTurn[] = [];
       if (Date.now() >= nextClaim) {
         nextClaim = Date.now() + Math.max(1000, CLAIM_IDLE_MS / 2);
-        turns.push(...await queue.claimStale(consumer, CLAIM_IDLE_MS, free));
-        if (turns.length) log(`claimed ${turns.length} turn(s) left by a dead worker`);
+        claimed = await queue.claimStale(consumer, CLAIM_IDLE_MS, free);
+        if (claimed.length) log(`claimed ${claimed.length} turn(s) left by a dead worker`);
+        for (const turn of claimed) handle(turn, true);
       }
-      if (turns.length < free) turns.push(...await queue.read(consumer, free - turns.length));
+      const fresh = claimed.length < free ? await queue.read(consumer, free - claimed.length) : [];
+      for (const turn of fresh) handle(turn, false);
       if (Date.now() >= nextTrim) {
         nextTrim = Date.now() + 60_000;
         await queue.trim();
       }
-      if (turns.length) {
+      if (claimed.length || fresh.length) {
         delay.hit();
-        for (const turn of turns) handle(turn);
         continue;
       }
     } catch (err) {

@@ -3,7 +3,18 @@
 
 export class AdaptiveDelay {
   #current: number;
-  constructor(readonly min: number, readonly max: number) {
+  #lastHit = -Infinity;
+
+  /**
+   * @param warmMs for this long after work arrived, stay at or under `warmMax`: turns tend to
+   *   come in bursts, and a cold back-off would add its whole delay to the next one.
+   */
+  constructor(
+    readonly min: number,
+    readonly max: number,
+    readonly warmMs = 0,
+    readonly warmMax = min,
+  ) {
     this.#current = min;
   }
   get current(): number {
@@ -12,10 +23,13 @@ export class AdaptiveDelay {
   /** Work arrived: poll again right away. */
   hit(): void {
     this.#current = this.min;
+    this.#lastHit = Date.now();
   }
   /** Nothing arrived: wait longer next time, never beyond `cap`. */
   miss(cap = this.max): number {
-    this.#current = Math.min(cap, Math.max(this.min, this.#current * 2));
+    const warm = Date.now() - this.#lastHit < this.warmMs;
+    const limit = warm ? Math.min(cap, this.warmMax) : cap;
+    this.#current = Math.min(limit, Math.max(this.min, this.#current * 2));
     return this.#current;
   }
 }

@@ -6,6 +6,7 @@ const optionalString = z.string().trim().optional().transform((v) => v ? v : und
 
 export const ConfigSchema = z.object({
   PORT: int(8000, 0),
+  HOST: z.string().trim().default("0.0.0.0"),
   UPSTASH_REDIS_REST_URL: optionalString,
   UPSTASH_REDIS_REST_TOKEN: optionalString,
   MODEL_PROVIDER: z.enum(["openai", "huggingface", "llama"]).optional().or(
@@ -26,11 +27,13 @@ export const ConfigSchema = z.object({
   MODEL_TIMEOUT_MS: int(60000),
   MAX_MESSAGE_CHARS: int(4000),
   RATE_LIMIT_PER_MINUTE: int(20),
-  WORKER_CONCURRENCY: int(4),
+  WORKER_CONCURRENCY: int(8),
+  WORKER_CLAIM_IDLE_MS: int(15000, 1000),
   LLAMA_MAX_SEQUENCES: int(2),
   LLAMA_CONTEXT_SIZE: int(4096),
   LLAMA_THREADS: int(0, 0),
   LOCAL_REDIS_PORT: int(0, 0),
+  LOCAL_BRIDGE_PORT: int(0, 0),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 

@@ -18,17 +18,20 @@ export interface ReplyListener {
 
 const KEYS_PER_READ = 500;
 const EXPECTING_MAX_MS = 100;
-const IDLE_MAX_MS = 500;
+const IDLE_MAX_MS = 1000;
 
 export class ReplyRelay {
   #listeners = new Set<ReplyListener>();
   #waker = new Waker();
+  #delay: AdaptiveDelay;
   #running = false;
   #closed = false;
   /** Redis requests made, for the idle-cost benchmark. */
   requests = 0;
 
-  constructor(private redis: Redis, private minDelayMs = 5) {}
+  constructor(private redis: Redis, minDelayMs = 5) {
+    this.#delay = new AdaptiveDelay(minDelayMs, IDLE_MAX_MS, 300, 20);
+  }
 
   add(listener: ReplyListener): void {
     this.#listeners.add(listener);
@@ -40,8 +43,9 @@ export class ReplyRelay {
     this.#listeners.delete(listener);
   }
 
-  /** Poll now (a turn was queued or a client asked to resume). */
+  /** Poll now and keep polling fast: a turn was queued or a client asked to resume. */
   wake(): void {
+    this.#delay.hit();
     this.#waker.wake();
   }
 
@@ -52,7 +56,7 @@ export class ReplyRelay {
 
   async #loop(): Promise<void> {
     this.#running = true;
-    const delay = new AdaptiveDelay(this.minDelayMs, IDLE_MAX_MS);
+    const delay = this.#delay;
     try {
       while (this.#listeners.size && !this.#closed) {
         let got = false;

@@ -16,6 +16,8 @@ export interface Bridge {
   /** `http://127.0.0.1:<port>`, the value for UPSTASH_REDIS_REST_URL. */
   url: string;
   token: string;
+  /** HTTP requests answered so far (what Upstash would bill), for the idle-cost benchmark. */
+  readonly requests: number;
   close(): Promise<void>;
 }
 
@@ -246,6 +248,8 @@ export function startBridge(opts: BridgeOptions): Promise<Bridge> {
   }
   if (!opts.token) return Promise.reject(new Error("the REST bridge needs a non-empty token"));
   const pool = new RespPool({ port: opts.redisPort });
+  const handler = createHandler(pool, opts.token);
+  let requests = 0;
   return new Promise((resolve, reject) => {
     let server: Deno.HttpServer<Deno.NetAddr>;
     try {
@@ -260,13 +264,19 @@ export function startBridge(opts: BridgeOptions): Promise<Bridge> {
           resolve({
             url: `http://127.0.0.1:${port}`,
             token: opts.token,
+            get requests() {
+              return requests;
+            },
             async close() {
               await server.shutdown();
               await pool.close();
             },
           });
         },
-      }, createHandler(pool, opts.token));
+      }, (req) => {
+        requests++;
+        return handler(req);
+      });
     } catch (err) {
       reject(err);
     }

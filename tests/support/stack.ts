@@ -29,6 +29,7 @@ export interface Stack {
   baseUrl: string;
   baseUrls: string[];
   endpoint: RedisEndpoint;
+  bridge: Bridge;
   redis: Redis;
   model: ModelServer | null;
   workers: Proc[];
@@ -131,6 +132,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     baseUrl: baseUrls[0],
     baseUrls,
     endpoint,
+    bridge,
     redis: createRedis(endpoint),
     model,
     workers,

@@ -45,7 +45,8 @@ if (import.meta.main) {
   const server = Deno.serve({
     port: config.PORT,
     hostname: config.HOST,
-    onListen: ({ hostname, port }) => console.log(`web server listening on http://${hostname}:${port}`),
+    onListen: ({ hostname, port }) =>
+      console.log(`web server listening on http://${hostname}:${port}`),
   }, app.fetch);
   const shutdown = async () => {
     deps.relay.close();

@@ -10,7 +10,7 @@ import { ModelError, ModelUnavailableError } from "./lib/providers/types.ts";
 import { type QueuedTurn, TurnQueue } from "./lib/queue.ts";
 import { createRedis, resolveRedisEndpoint } from "./lib/redis.ts";
 import { type AppendOutcome, ReplyWriter } from "./lib/reply_writer.ts";
-import { ANNOUNCE_EVERY_MS, announce, withdraw } from "./lib/workers.ts";
+import { announce, ANNOUNCE_EVERY_MS, withdraw } from "./lib/workers.ts";
 
 const config = loadConfig();
 /** A pending turn idle this long belongs to a dead worker. Busy workers refresh theirs often. */

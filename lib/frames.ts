@@ -58,7 +58,12 @@ export const ErrorFrame = z.object({
   message: z.string(),
   event: z.string().optional(),
 });
-export const ServerFrame = z.discriminatedUnion("type", [AckFrame, DeltaFrame, DoneFrame, ErrorFrame]);
+export const ServerFrame = z.discriminatedUnion("type", [
+  AckFrame,
+  DeltaFrame,
+  DoneFrame,
+  ErrorFrame,
+]);
 export type AckFrame = z.infer<typeof AckFrame>;
 export type DeltaFrame = z.infer<typeof DeltaFrame>;
 export type DoneFrame = z.infer<typeof DoneFrame>;

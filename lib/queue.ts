@@ -85,8 +85,13 @@ export class TurnQueue {
 
   /** How often the group has handed out this entry (for giving up on a turn that kills workers). */
   async deliveries(entryId: string): Promise<number> {
-    const raw = await this.redis.xpending(REQUESTS_STREAM, WORKER_GROUP, entryId, entryId, 1) as
-      unknown as [string, string, number, number][];
+    const raw = await this.redis.xpending(
+      REQUESTS_STREAM,
+      WORKER_GROUP,
+      entryId,
+      entryId,
+      1,
+    ) as unknown as [string, string, number, number][];
     return raw?.[0]?.[3] ?? 0;
   }
 

@@ -43,7 +43,10 @@ Deno.test("token: JSON, form and query names; bad names are 400 invalid_name", o
   assert.match(s.token, /^[A-Za-z0-9_-]{43}$/);
   assert.ok(Date.parse(s.expires_at) - Date.parse(s.session_start) > 3500_000);
 
-  const form = await fetch(`${base}/token`, { method: "POST", body: new URLSearchParams({ name: "Bo" }) });
+  const form = await fetch(`${base}/token`, {
+    method: "POST",
+    body: new URLSearchParams({ name: "Bo" }),
+  });
   assert.equal(form.status, 201);
   assert.equal((await form.json()).name, "Bo");
   const query = await fetch(`${base}/api/token?name=Cy`, { method: "POST" });
@@ -65,7 +68,13 @@ Deno.test("token: JSON, form and query names; bad names are 400 invalid_name", o
 });
 
 Deno.test("history: unknown tokens are 401 session_expired; tokens never cross", opts, async () => {
-  for (const url of [`${base}/api/history`, `${base}/api/history?token=nope`, `${base}/chat_history?token=${"a".repeat(43)}`]) {
+  for (
+    const url of [
+      `${base}/api/history`,
+      `${base}/api/history?token=nope`,
+      `${base}/chat_history?token=${"a".repeat(43)}`,
+    ]
+  ) {
     const res = await fetch(url);
     assert.equal(res.status, 401);
     assert.equal((await res.json()).error.code, "session_expired");

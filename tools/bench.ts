@@ -33,11 +33,17 @@ async function run(sessions: number) {
   const firsts: number[] = [];
   const dones: number[] = [];
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: sessions }, () => session(TURNS_PER_SESSION, firsts, dones)));
+  await Promise.all(
+    Array.from({ length: sessions }, () => session(TURNS_PER_SESSION, firsts, dones)),
+  );
   const seconds = (performance.now() - t0) / 1000;
   console.log(
-    `${String(sessions).padStart(2)} concurrent session(s): ${(dones.length / seconds).toFixed(1)} turns/s; ` +
-      `send->first delta p50 ${pct(firsts, 0.5).toFixed(1)} ms, p95 ${pct(firsts, 0.95).toFixed(1)} ms; ` +
+    `${String(sessions).padStart(2)} concurrent session(s): ${
+      (dones.length / seconds).toFixed(1)
+    } turns/s; ` +
+      `send->first delta p50 ${pct(firsts, 0.5).toFixed(1)} ms, p95 ${
+        pct(firsts, 0.95).toFixed(1)
+      } ms; ` +
       `send->done p50 ${pct(dones, 0.5).toFixed(1)} ms, p95 ${pct(dones, 0.95).toFixed(1)} ms ` +
       `(${dones.length} turns)`,
   );

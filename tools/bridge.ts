@@ -128,7 +128,9 @@ async function adaptScripts(cmd: Command): Promise<Command> {
 }
 
 async function adaptAll<T extends Command | string>(cmds: T[]): Promise<T[]> {
-  return await Promise.all(cmds.map((c) => typeof c === "string" ? c : adaptScripts(c) as Promise<T>));
+  return await Promise.all(
+    cmds.map((c) => typeof c === "string" ? c : adaptScripts(c) as Promise<T>),
+  );
 }
 
 function base64(bytes: Uint8Array): string {

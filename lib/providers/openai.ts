@@ -38,7 +38,7 @@ export function createOpenAIProvider(
       const response = await fetchImpl(`${base}/chat/completions`, {
         method: "POST",
         headers,
-        signal: undefined,
+        signal: guard.signal,
         body: JSON.stringify({
           model: config.OPENAI_MODEL,
           messages: [

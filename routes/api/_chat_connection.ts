@@ -74,7 +74,9 @@ export class ChatConnection implements ReplyListener {
     if (f.type === "message") return await this.#message(f.id, f.content);
     if (f.type === "stop") {
       const stopping = await this.deps.queue.requestStop(this.token, f.id);
-      if (!stopping) this.#error("invalid_frame", "No reply is in progress for that message.", f.id);
+      if (!stopping) {
+        this.#error("invalid_frame", "No reply is in progress for that message.", f.id);
+      }
       return;
     }
     if (!isStreamId(f.after) && f.after !== "0") {

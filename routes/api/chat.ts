@@ -21,8 +21,12 @@ export async function handler(c: Context<AppEnv>) {
     return response;
   }
   // Replies written before this socket opened were either seen or are fetched with `resume`.
-  const last = await redis.xrevrange(sessionKeys(session.token).replies, "+", "-", 1) as unknown as
-    [string, string[]][];
+  const last = await redis.xrevrange(
+    sessionKeys(session.token).replies,
+    "+",
+    "-",
+    1,
+  ) as unknown as [string, string[]][];
   new ChatConnection(socket, session.token, last?.[0]?.[0] ?? "0-0", c.var.deps);
   return response;
 }

@@ -22,6 +22,8 @@ export interface StackOptions extends OpenAIServerOptions {
   env?: Record<string, string>;
   /** Use this model server instead of starting an OpenAI-compatible one. */
   modelEnv?: Record<string, string>;
+  /** Start even though no worker will be able to answer (to test what users see then). */
+  allowNoModel?: boolean;
 }
 
 export interface Stack {
@@ -84,6 +86,12 @@ const healthOk = (url: string) => async () => {
   return res.status === 200;
 };
 
+const workerAnnounced = (url: string) => async () => {
+  const res = await fetch(`${url}/api/health`);
+  const body = await res.json();
+  return !String(body.detail ?? "").includes("No worker is running");
+};
+
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const redisServer: RedisServer = await startRedisServer();
   const bridge: Bridge = await startBridge({
@@ -98,7 +106,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     HOST: "127.0.0.1",
     WORKER_CLAIM_IDLE_MS: "2000",
     RATE_LIMIT_PER_MINUTE: "1000",
-    ...(model ? { MODEL_PROVIDER: "openai", OPENAI_BASE_URL: model.url, OPENAI_MODEL: "local" } : {}),
+    ...(model
+      ? { MODEL_PROVIDER: "openai", OPENAI_BASE_URL: model.url, OPENAI_MODEL: "local" }
+      : {}),
     ...opts.modelEnv,
     ...opts.env,
   };
@@ -106,10 +116,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const baseUrls = ports.map((p) => `http://127.0.0.1:${p}`);
   const servers = ports.map((p) => spawn("main.ts", { ...baseEnv, PORT: String(p) }));
   const workers: Proc[] = [];
-  const startWorker = async (env: Record<string, string> = {}) => {
+  const startWorker = (env: Record<string, string> = {}) => {
     const w = spawn("worker.ts", { ...baseEnv, ...env });
     workers.push(w);
-    return w;
+    return Promise.resolve(w);
   };
   for (let i = 0; i < (opts.workers ?? 1); i++) await startWorker();
   const anyResponse = (url: string) => async () => {
@@ -119,7 +129,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   };
   try {
     for (const url of baseUrls) await waitFor(anyResponse(url), `web server ${url}`);
-    if (workers.length) await waitFor(healthOk(baseUrls[0]), "a ready worker");
+    if (workers.length && !opts.allowNoModel) {
+      await waitFor(healthOk(baseUrls[0]), "a ready worker");
+    }
+    if (opts.allowNoModel) await waitFor(workerAnnounced(baseUrls[0]), "a worker's announcement");
   } catch (err) {
     await Promise.all([...servers, ...workers].map((p) => p.kill()));
     await bridge.close();

@@ -1,0 +1,18 @@
+import { startStack } from "./tests/support/stack.ts";
+import { launchBrowser } from "./tests/support/browser.ts";
+const stack = await startStack({ workers: 0 });
+const b = await launchBrowser();
+const ctx = await b.browser.newContext({ viewport: { width: 375, height: 740 } });
+const page = await ctx.newPage();
+await page.goto(stack.baseUrl);
+await page.getByLabel("Your name").fill("Lin");
+await page.keyboard.press("Enter");
+await page.getByLabel("Message").fill("hello?");
+await page.keyboard.press("Enter");
+await page.locator(".toast").waitFor();
+await page.screenshot({ path: "/tmp/bt/d1.png" });
+await page.emulateMedia({ colorScheme: "dark" });
+await page.screenshot({ path: "/tmp/bt/d2.png" });
+await ctx.close();
+await b.close();
+await stack.stop();

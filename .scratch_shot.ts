@@ -1,0 +1,35 @@
+import { launchBrowser } from "./tests/support/browser.ts";
+const base = await Deno.readTextFile("/tmp/bt/base.txt");
+const b = await launchBrowser();
+const ctx = await b.browser.newContext({ viewport: { width: 375, height: 740 } });
+const page = await ctx.newPage();
+page.on("console", (m) => console.log("console:", m.type(), m.text()));
+page.on("pageerror", (e) => console.log("pageerror:", e.message));
+await page.goto(base);
+await page.waitForSelector("#welcome-name");
+await page.screenshot({ path: "/tmp/bt/m1_welcome.png" });
+await page.press("#welcome-name", "Enter");
+await page.waitForTimeout(200);
+await page.screenshot({ path: "/tmp/bt/m2_welcome_err.png" });
+await page.fill("#welcome-name", "Ada");
+await page.press("#welcome-name", "Enter");
+await page.waitForSelector("#composer-input");
+await page.screenshot({ path: "/tmp/bt/m3_empty.png" });
+await page.fill("#composer-input", "tell me something");
+await page.press("#composer-input", "Enter");
+await page.waitForTimeout(80);
+await page.screenshot({ path: "/tmp/bt/m4_typing.png" });
+await page.waitForTimeout(500);
+await page.screenshot({ path: "/tmp/bt/m5_streaming.png" });
+await page.waitForSelector(".msg-assistant[data-state=done]");
+await page.fill("#composer-input", "x".repeat(3500));
+await page.screenshot({ path: "/tmp/bt/m6_long.png" });
+await page.fill("#composer-input", "");
+await page.evaluate(() =>
+  localStorage.setItem("chat.session", JSON.stringify({ token: "bogus", name: "Ada" }))
+);
+await page.reload();
+await page.waitForSelector("#expiry-title");
+await page.screenshot({ path: "/tmp/bt/m7_expired.png" });
+await ctx.close();
+await b.close();

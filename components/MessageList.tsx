@@ -1,0 +1,82 @@
+// The conversation. It follows new text while the reader is at the bottom, and stays put (offering
+// a jump back) once they scroll up to read.
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
+import type { UiMessage } from "../islands/chat/store.ts";
+import { MessageBubble } from "./MessageBubble.tsx";
+
+/** Within this many pixels of the bottom counts as "at the bottom". */
+const STICK_PX = 48;
+
+export interface MessageListProps {
+  messages: UiMessage[];
+  onRetry(turn: string): void;
+  busy: boolean;
+  /** The invitation to start, when there are no messages yet (not once the session is over). */
+  showEmpty: boolean;
+}
+
+export function MessageList({ messages, onRetry, busy, showEmpty }: MessageListProps) {
+  const scroller = useRef<HTMLDivElement>(null);
+  const content = useRef<HTMLOListElement>(null);
+  const stick = useRef(true);
+  const lastUserKey = useRef<string | undefined>(undefined);
+  const [behind, setBehind] = useState(false);
+
+  const toBottom = () => {
+    const el = scroller.current;
+    if (el) el.scrollTop = el.scrollHeight;
+  };
+
+  const onScroll = () => {
+    const el = scroller.current;
+    if (!el) return;
+    stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < STICK_PX;
+    if (stick.current) setBehind(false);
+  };
+
+  useLayoutEffect(() => {
+    // Sending a message always brings the conversation back to its end.
+    const latestUser = messages.findLast((m) => m.role === "user")?.key;
+    if (latestUser !== lastUserKey.current) stick.current = true;
+    lastUserKey.current = latestUser;
+    if (stick.current) toBottom();
+    else setBehind(true);
+  }, [messages]);
+
+  // Heights also change without new messages: Markdown arriving, code highlighted, a resize.
+  useEffect(() => {
+    const observer = new ResizeObserver(() => stick.current && toBottom());
+    if (content.current) observer.observe(content.current);
+    if (scroller.current) observer.observe(scroller.current);
+    return () => observer.disconnect();
+  }, []);
+
+  return (
+    <div class="scroller" ref={scroller} onScroll={onScroll}>
+      {messages.length === 0 && showEmpty && (
+        <div class="empty">
+          <p class="empty-title">Start the conversation</p>
+          <p>Ask a question, draft an email, or get some code explained.</p>
+        </div>
+      )}
+      <ol class="messages" ref={content} aria-label="Conversation" hidden={messages.length === 0}>
+        {messages.map((m) => (
+          <MessageBubble key={m.key} message={m} onRetry={onRetry} retryDisabled={busy} />
+        ))}
+      </ol>
+      {behind && (
+        <button
+          type="button"
+          class="jump"
+          onClick={() => {
+            stick.current = true;
+            setBehind(false);
+            toBottom();
+          }}
+        >
+          ↓ Jump to latest
+        </button>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,67 @@
+// The HTTP half of the contract, as the browser uses it. Every failure becomes an ApiFailure with a
+// message fit to show a person: the server's own message when it sent one, ours otherwise.
+import type { Health, History, SessionInfo } from "../../lib/payloads.ts";
+
+export class ApiFailure extends Error {
+  constructor(readonly code: string, message: string, readonly status: number) {
+    super(message);
+  }
+}
+
+const OFFLINE = "Can't reach the server. Check your connection and try again.";
+
+async function call<T>(
+  path: string,
+  init: RequestInit = {},
+  okStatuses: number[] = [],
+): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(path, { ...init, headers: { accept: "application/json", ...init.headers } });
+  } catch {
+    throw new ApiFailure("network", OFFLINE, 0);
+  }
+  let body: unknown = null;
+  try {
+    body = await res.json();
+  } catch { /* not JSON: handled below */ }
+  if (res.ok || okStatuses.includes(res.status)) {
+    if (body === null) {
+      throw new ApiFailure("bad_response", "The server sent an unreadable answer.", res.status);
+    }
+    return body as T;
+  }
+  const error = (body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+  throw new ApiFailure(
+    typeof error?.code === "string" ? error.code : `http_${res.status}`,
+    typeof error?.message === "string" && error.message
+      ? error.message
+      : `The server couldn't handle that (HTTP ${res.status}). Please try again.`,
+    res.status,
+  );
+}
+
+export function requestToken(name: string): Promise<SessionInfo> {
+  return call<SessionInfo>("/api/token", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ name }),
+  });
+}
+
+export function fetchHistory(token: string): Promise<History> {
+  return call<History>("/api/history", { headers: { authorization: `Bearer ${token}` } });
+}
+
+/** A degraded service answers 503 with the same shape, which is what the banner needs. */
+export function fetchHealth(): Promise<Health> {
+  return call<Health>("/api/health", {}, [503]);
+}
+
+export const isExpired = (e: unknown): boolean =>
+  e instanceof ApiFailure && (e.status === 401 || e.code === "session_expired");
+
+export const chatSocketUrl = (token: string): string =>
+  `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/chat?token=${
+    encodeURIComponent(token)
+  }`;

@@ -9,7 +9,7 @@ await page.getByLabel("Your name").fill("Lin");
 await page.keyboard.press("Enter");
 await page.getByLabel("Message").fill("hello?");
 await page.keyboard.press("Enter");
-await page.locator(".toast").waitFor();
+await page.locator(".msg-user[data-state=failed]").waitFor();
 await page.screenshot({ path: "/tmp/bt/d1.png" });
 await page.emulateMedia({ colorScheme: "dark" });
 await page.screenshot({ path: "/tmp/bt/d2.png" });

@@ -457,6 +457,7 @@ Deno.test({
       await page.locator(".msg-assistant[data-state=done]").waitFor();
       assert.equal(await lastReply(page), PLAIN);
       assert.deepEqual((await bubbleTexts(page)).map((b) => b.role), ["user", "assistant"]);
+      await banner.waitFor({ state: "detached" });
     } finally {
       await context.close().catch(() => {});
       await chromium.close();

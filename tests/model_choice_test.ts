@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { type Frame, replyText, sendTurn } from "./support/chat.ts";
 import { startTGIServer } from "./support/model_servers.ts";
 import { ChatClient, newSession, startStack } from "./support/stack.ts";
+import { writeTestModel } from "../tools/make_test_model.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -100,3 +101,40 @@ Deno.test("rate limiting answers rate_limited and queues nothing", opts, async (
     await stack.stop();
   }
 });
+
+Deno.test(
+  "the embedded model end to end: worker + llama.cpp on a generated GGUF",
+  opts,
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "chat-llama-e2e-" });
+    const modelPath = `${dir}/tiny.gguf`;
+    await writeTestModel(modelPath, "tiny");
+    const stack = await startStack({
+      modelEnv: {
+        MODEL_PROVIDER: "llama",
+        MODEL_PATH: modelPath,
+        MAX_NEW_TOKENS: "40",
+        LLAMA_CONTEXT_SIZE: "1024",
+        LLAMA_THREADS: "1",
+      },
+    });
+    try {
+      const health = await (await fetch(`${stack.baseUrl}/api/health`)).json();
+      assert.equal(health.model, "llama/tiny");
+      const token = await newSession(stack.baseUrl);
+      const client = await ChatClient.connect(stack.baseUrl, token);
+      const done = await sendTurn(client, "l1", "Hello, little model");
+      assert.equal(done.type, "done", JSON.stringify(done));
+      const content = (done.message as Frame).content as string;
+      assert.ok(content.length > 0);
+      assert.ok(client.frames.filter((f) => f.type === "delta").length >= 2);
+      assert.equal(replyText(client.frames, "l1"), content);
+      const history = await (await fetch(`${stack.baseUrl}/api/history?token=${token}`)).json();
+      assert.deepEqual(history.messages.map((m: Frame) => m.role), ["user", "assistant"]);
+      client.close();
+    } finally {
+      await stack.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);

@@ -37,6 +37,7 @@ export interface ChatOptions {
 }
 
 const TOAST_MS = 7000;
+const HEALTH_RECHECK_MS = 10_000;
 const EXPIRED_NOTICE = "Your session has expired, so this conversation has ended.";
 
 const newTurnId = (): string =>
@@ -85,6 +86,7 @@ export class ChatStore {
   #resumeFrom: string | null = null;
   #gapResumeSent = false;
   #toastId = 0;
+  #healthTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(readonly options: ChatOptions) {}
 
@@ -104,10 +106,15 @@ export class ChatStore {
   }
 
   async refreshHealth(): Promise<void> {
+    clearTimeout(this.#healthTimer);
     try {
       this.health.value = await fetchHealth();
     } catch {
       // The socket and the other requests report an unreachable server.
+    }
+    // While degraded, look again now and then so the banner goes once things are fixed.
+    if (this.health.value?.status === "degraded") {
+      this.#healthTimer = setTimeout(() => this.refreshHealth(), HEALTH_RECHECK_MS);
     }
   }
 
@@ -234,6 +241,7 @@ export class ChatStore {
   }
 
   dispose(): void {
+    clearTimeout(this.#healthTimer);
     this.#socket?.close();
   }
 
@@ -351,6 +359,7 @@ export class ChatStore {
     }
     const user = next.findIndex((m) => m.role === "user" && m.turn === frame.id);
     if (user >= 0 && next[user].state === "sending") next[user] = { ...next[user], state: "done" };
+    if (this.health.value?.status === "degraded") this.refreshHealth(); // a reply came: recovered?
     batch(() => {
       this.messages.value = next;
       if (this.activeTurn.value === frame.id) {

@@ -1,14 +1,10 @@
 // The seed's GPT-J, served by a text-generation-inference (TGI) server or the classic Hugging Face
 // Inference API. TGI streams tokens; the Inference API answers one JSON document per turn.
+import { endpointReady } from "./endpoint.ts";
 import type { Config } from "../config.ts";
 import { humanBotPrompt, recentWithinBudget } from "./context.ts";
 import { errorMessageOf, sseData, TurnGuard } from "./sse.ts";
-import {
-  type GenerateRequest,
-  ModelError,
-  type ModelProvider,
-  ModelUnavailableError,
-} from "./types.ts";
+import { type GenerateRequest, ModelError, type ModelProvider } from "./types.ts";
 
 /** Where the seed's model lived when HF_API_URL is unset but a token is given. */
 export const DEFAULT_HF_API_URL = "https://api-inference.huggingface.co/models/EleutherAI/gpt-j-6b";
@@ -127,21 +123,12 @@ export function createHuggingFaceProvider(
 
   return {
     name: `huggingface/${modelId ?? "gpt-j"}`,
-    ready() {
-      let parsed: URL;
-      try {
-        parsed = new URL(url);
-      } catch {
-        return Promise.reject(new ModelUnavailableError(`HF_API_URL is not a URL: ${url}`));
-      }
-      if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
-        return Promise.reject(new ModelUnavailableError(`HF_API_URL must be http(s): ${url}`));
-      }
-      if (parsed.hostname.endsWith("huggingface.co") && !config.HF_API_TOKEN) {
-        return Promise.reject(new ModelUnavailableError("HF_API_TOKEN is not set"));
-      }
-      return Promise.resolve();
-    },
+    ready: () =>
+      endpointReady(url, "HF_API_URL", {
+        suffix: "huggingface.co",
+        key: config.HF_API_TOKEN,
+        keyVariable: "HF_API_TOKEN",
+      }),
     generate,
     close() {
       for (const guard of active) guard.dispose();

@@ -1,14 +1,10 @@
 // Any OpenAI-compatible chat completions endpoint: OpenAI itself, vLLM, Ollama, llama.cpp's
 // server. Replies are streamed over server-sent events.
+import { endpointReady } from "./endpoint.ts";
 import type { Config } from "../config.ts";
 import { recentWithinBudget } from "./context.ts";
 import { errorMessageOf, sseData, TurnGuard } from "./sse.ts";
-import {
-  type GenerateRequest,
-  ModelError,
-  type ModelProvider,
-  ModelUnavailableError,
-} from "./types.ts";
+import { type GenerateRequest, ModelError, type ModelProvider } from "./types.ts";
 
 /**
  * Errors: a non-2xx answer, an unreachable server (connection refused, DNS), an idle timeout and
@@ -88,23 +84,12 @@ export function createOpenAIProvider(
 
   return {
     name: `openai/${config.OPENAI_MODEL}`,
-    ready() {
-      let url: URL;
-      try {
-        url = new URL(base);
-      } catch {
-        return Promise.reject(new ModelUnavailableError(`OPENAI_BASE_URL is not a URL: ${base}`));
-      }
-      if (url.protocol !== "http:" && url.protocol !== "https:") {
-        return Promise.reject(
-          new ModelUnavailableError(`OPENAI_BASE_URL must be http(s): ${base}`),
-        );
-      }
-      if (url.hostname === "api.openai.com" && !config.OPENAI_API_KEY) {
-        return Promise.reject(new ModelUnavailableError("OPENAI_API_KEY is not set"));
-      }
-      return Promise.resolve();
-    },
+    ready: () =>
+      endpointReady(base, "OPENAI_BASE_URL", {
+        suffix: "api.openai.com",
+        key: config.OPENAI_API_KEY,
+        keyVariable: "OPENAI_API_KEY",
+      }),
     generate,
     close() {
       for (const guard of active) guard.dispose();

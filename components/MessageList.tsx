@@ -27,6 +27,15 @@ export function MessageList({ messages, onRetry, busy, showEmpty }: MessageListP
     if (el) el.scrollTop = el.scrollHeight;
   };
 
+  // A wheel or key that moves up says "stop following" at once; waiting for the scroll event
+  // would let text arriving in between pull the view back down.
+  const leaveBottom = () => {
+    if ((scroller.current?.scrollTop ?? 0) > 0) stick.current = false;
+  };
+  const onWheel = (e: WheelEvent) => e.deltaY < 0 && leaveBottom();
+  const onKeyDown = (e: KeyboardEvent) =>
+    ["ArrowUp", "PageUp", "Home"].includes(e.key) && leaveBottom();
+
   const onScroll = () => {
     const el = scroller.current;
     if (!el) return;
@@ -52,7 +61,14 @@ export function MessageList({ messages, onRetry, busy, showEmpty }: MessageListP
   }, []);
 
   return (
-    <div class="scroller" ref={scroller} onScroll={onScroll}>
+    <div
+      class="scroller"
+      ref={scroller}
+      onScroll={onScroll}
+      onWheel={onWheel}
+      onKeyDown={onKeyDown}
+      onTouchMove={leaveBottom}
+    >
       {messages.length === 0 && showEmpty && (
         <div class="empty">
           <p class="empty-title">Start the conversation</p>

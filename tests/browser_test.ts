@@ -163,7 +163,7 @@ Deno.test({
           await page.keyboard.press("Enter");
           await page.getByLabel("Message").waitFor();
           assert.equal(await page.evaluate(() => document.activeElement?.id), "composer-input");
-          assert.equal(await page.locator(".badge").getAttribute("data-state"), "open");
+          await page.locator('.badge[data-state="open"]').waitFor();
           assert.equal((await history(stack.baseUrl, page)).name, "Ada");
 
           await recordReplies(page);
@@ -294,8 +294,11 @@ Deno.test({
           scroller.evaluate((el) => el.scrollHeight - el.scrollTop - el.clientHeight);
         await waitUntil(async () => (await lastReply(page)).length > 60, "streamed text");
         assert.ok(await gap() < 48, "follows the reply");
-        await scroller.evaluate((el) => el.scrollTo({ top: 0 }));
+        const box = (await scroller.boundingBox())!;
+        await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+        await page.mouse.wheel(0, -5000);
         await page.getByRole("button", { name: /Jump to latest/ }).waitFor();
+        await waitUntil(async () => await scroller.evaluate((el) => el.scrollTop) === 0, "the top");
         const length = (await lastReply(page)).length;
         await waitUntil(async () => (await lastReply(page)).length > length + 20, "more text");
         assert.equal(await scroller.evaluate((el) => el.scrollTop), 0, "stays where the reader is");
@@ -348,6 +351,28 @@ Deno.test({
           assert.equal(asked.length, 1, "the turn was generated once");
           const stored = (await history(stack.baseUrl, page)).messages;
           assert.equal(stored.filter((m) => m.content === RESTART).length, 1);
+        },
+      );
+
+      await t.step(
+        "reload during a reply: the new page picks the reply up where it is",
+        async () => {
+          const before = await page.locator(".msg-assistant").count();
+          await send(page, "long, then reload");
+          await waitUntil(async () => (await lastReply(page)).length > 30, "some streamed text");
+          await page.reload();
+          await page.locator(".msg-assistant").nth(before).waitFor();
+          await recordReplies(page);
+          await waitUntil(
+            async () =>
+              await page.locator(".msg-assistant").last().getAttribute("data-state") === "done",
+            "the reply to finish",
+          );
+          assert.equal(await lastReply(page), LONG);
+          assert.equal(await page.locator(".msg-assistant").count(), before + 1);
+          for (const s of (await seenTexts(page)).filter((s) => s !== "<typing>")) {
+            assert.ok(LONG.startsWith(s), `never duplicated or out of order: ${s}`);
+          }
         },
       );
 

@@ -71,7 +71,15 @@ export class ChatConnection implements ReplyListener {
       return;
     }
     const f = frame.data;
-    if (f.type === "message") return await this.#message(f.id, f.content);
+    if (f.type === "message") {
+      try {
+        return await this.#message(f.id, f.content);
+      } catch (err) {
+        // Name the turn, so the client can offer a retry instead of waiting for a reply.
+        console.error("chat: queueing a turn failed:", err);
+        return this.#error("internal_error", "Your message could not be sent. Try again.", f.id);
+      }
+    }
     if (f.type === "stop") {
       const stopping = await this.deps.queue.requestStop(this.token, f.id);
       if (!stopping) {

@@ -3,7 +3,7 @@
 import { endpointReady } from "./endpoint.ts";
 import type { Config } from "../config.ts";
 import { humanBotPrompt, recentWithinBudget } from "./context.ts";
-import { errorMessageOf, sseData, TurnGuard } from "./sse.ts";
+import { errorMessageOf, GuardedTurns, sseData } from "./sse.ts";
 import { type GenerateRequest, ModelError, type ModelProvider } from "./types.ts";
 
 /** Where the seed's model lived when HF_API_URL is unset but a token is given. */
@@ -28,13 +28,12 @@ export function createHuggingFaceProvider(
   const label = `the Hugging Face endpoint at ${url}`;
   // A classic Inference API model URL has no TGI routes; anything else is probed once.
   let mode: Mode | undefined = modelId ? "legacy" : undefined;
-  const active = new Set<TurnGuard>();
+  const turns = new GuardedTurns(config.MODEL_TIMEOUT_MS, label);
 
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (config.HF_API_TOKEN) headers.authorization = `Bearer ${config.HF_API_TOKEN}`;
 
-  async function* generate({ messages, signal }: GenerateRequest): AsyncGenerator<string> {
-    if (signal.aborted) return;
+  function generate({ messages, signal }: GenerateRequest): AsyncGenerator<string> {
     const prompt = humanBotPrompt(
       recentWithinBudget(messages, config.CONTEXT_MAX_CHARS),
       config.SYSTEM_PROMPT,
@@ -44,11 +43,8 @@ export function createHuggingFaceProvider(
       max_new_tokens: config.MAX_NEW_TOKENS,
       stop: [STOP],
     };
-    const guard = new TurnGuard(signal, config.MODEL_TIMEOUT_MS);
-    active.add(guard);
     const reply = new ReplyCutter();
-    let produced = false;
-    try {
+    return turns.run(signal, async function* (guard) {
       const post = async (target: string, body: unknown, accept: string) => {
         const response = await fetchImpl(target, {
           method: "POST",
@@ -82,10 +78,7 @@ export function createHuggingFaceProvider(
           if (signal.aborted) break;
           const text = streamedText(data, label);
           const piece = reply.push(text);
-          if (piece) {
-            produced = true;
-            yield piece;
-          }
+          yield piece;
           // Closing the stream here is what stops the server generating past the stop marker.
           if (reply.finished) break;
         }
@@ -100,25 +93,13 @@ export function createHuggingFaceProvider(
         // Some deployments ignore return_full_text and echo the prompt back.
         if (text.startsWith(prompt)) text = text.slice(prompt.length);
         const piece = reply.push(text);
-        if (piece) {
-          produced = true;
-          yield piece;
-        }
+        yield piece;
       }
       const tail = reply.end();
       if (tail && !signal.aborted) {
-        produced = true;
         yield tail;
       }
-    } catch (err) {
-      const failure = guard.failure(err, label);
-      if (failure) throw failure;
-      return;
-    } finally {
-      active.delete(guard);
-      guard.dispose();
-    }
-    if (!produced && !signal.aborted) throw new ModelError(`${label} sent an empty answer`);
+    });
   }
 
   return {
@@ -130,11 +111,7 @@ export function createHuggingFaceProvider(
         keyVariable: "HF_API_TOKEN",
       }),
     generate,
-    close() {
-      for (const guard of active) guard.dispose();
-      active.clear();
-      return Promise.resolve();
-    },
+    close: () => turns.close(),
   };
 }
 

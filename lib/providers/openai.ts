@@ -3,7 +3,7 @@
 import { endpointReady } from "./endpoint.ts";
 import type { Config } from "../config.ts";
 import { recentWithinBudget } from "./context.ts";
-import { errorMessageOf, sseData, TurnGuard } from "./sse.ts";
+import { errorMessageOf, GuardedTurns, sseData } from "./sse.ts";
 import { type GenerateRequest, ModelError, type ModelProvider } from "./types.ts";
 
 /**
@@ -18,14 +18,10 @@ export function createOpenAIProvider(
 ): ModelProvider {
   const base = config.OPENAI_BASE_URL.replace(/\/+$/, "");
   const label = `the model server at ${base}`;
-  const active = new Set<TurnGuard>();
+  const turns = new GuardedTurns(config.MODEL_TIMEOUT_MS, label);
 
-  async function* generate({ messages, signal }: GenerateRequest): AsyncGenerator<string> {
-    if (signal.aborted) return;
-    const guard = new TurnGuard(signal, config.MODEL_TIMEOUT_MS);
-    active.add(guard);
-    let produced = false;
-    try {
+  function generate({ messages, signal }: GenerateRequest): AsyncGenerator<string> {
+    return turns.run(signal, async function* (guard) {
       const headers: Record<string, string> = {
         "content-type": "application/json",
         accept: "text/event-stream",
@@ -57,29 +53,15 @@ export function createOpenAIProvider(
       if (!isEventStream(response)) {
         // A server that ignored `stream: true` still answers a whole completion.
         const content = choiceText(await response.json(), "message");
-        if (content) {
-          produced = true;
-          yield content;
-        }
+        yield content;
       } else {
         for await (const data of sseData(response.body, () => guard.touch())) {
           if (data.trim() === "[DONE]" || signal.aborted) break;
           const piece = choiceText(parseChunk(data), "delta");
-          if (piece) {
-            produced = true;
-            yield piece;
-          }
+          yield piece;
         }
       }
-    } catch (err) {
-      const failure = guard.failure(err, label);
-      if (failure) throw failure;
-      return;
-    } finally {
-      active.delete(guard);
-      guard.dispose();
-    }
-    if (!produced && !signal.aborted) throw new ModelError(`${label} sent an empty answer`);
+    });
   }
 
   return {
@@ -91,11 +73,7 @@ export function createOpenAIProvider(
         keyVariable: "OPENAI_API_KEY",
       }),
     generate,
-    close() {
-      for (const guard of active) guard.dispose();
-      active.clear();
-      return Promise.resolve();
-    },
+    close: () => turns.close(),
   };
 }
 

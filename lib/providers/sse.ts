@@ -115,6 +115,48 @@ export class TurnGuard {
   }
 }
 
+/**
+ * Runs each turn's model request under a TurnGuard, skipping empty pieces: failures become the
+ * turn's ModelError, a stop ends quietly, an answer with no text at all is an error, and close()
+ * cuts every open request.
+ */
+export class GuardedTurns {
+  readonly #active = new Set<TurnGuard>();
+
+  constructor(private readonly idleMs: number, private readonly label: string) {}
+
+  async *run(
+    signal: AbortSignal,
+    request: (guard: TurnGuard) => AsyncIterable<string>,
+  ): AsyncGenerator<string> {
+    if (signal.aborted) return;
+    const guard = new TurnGuard(signal, this.idleMs);
+    this.#active.add(guard);
+    let produced = false;
+    try {
+      for await (const piece of request(guard)) {
+        if (!piece) continue;
+        produced = true;
+        yield piece;
+      }
+    } catch (err) {
+      const failure = guard.failure(err, this.label);
+      if (failure) throw failure;
+      return;
+    } finally {
+      this.#active.delete(guard);
+      guard.dispose();
+    }
+    if (!produced && !signal.aborted) throw new ModelError(`${this.label} sent an empty answer`);
+  }
+
+  close(): Promise<void> {
+    for (const guard of this.#active) guard.dispose();
+    this.#active.clear();
+    return Promise.resolve();
+  }
+}
+
 /** The human-readable part of an error response from OpenAI, TGI or the HF Inference API. */
 export async function errorMessageOf(response: Response): Promise<string> {
   const text = (await response.text()).trim();

@@ -47,18 +47,26 @@ async function announceStatus() {
   }).catch((err) => log("announce failed:", String(err)));
 }
 
-async function loadModel() {
-  try {
-    await provider.ready();
-    modelReady = true;
-    modelDetail = undefined;
-    log(`model ready: ${provider.name}`);
-  } catch (err) {
-    modelReady = false;
-    modelDetail = err instanceof Error ? err.message : String(err);
-    log(`model unavailable: ${modelDetail}`);
-  }
-  await announceStatus();
+let loading: Promise<void> | null = null;
+
+/** (Re)tries the model; a file downloaded while the worker runs is picked up without a restart. */
+function loadModel(): Promise<void> {
+  loading ??= (async () => {
+    const wasReady = modelReady;
+    try {
+      await provider.ready();
+      modelReady = true;
+      modelDetail = undefined;
+      if (!wasReady) log(`model ready: ${provider.name}`);
+    } catch (err) {
+      modelReady = false;
+      const detail = err instanceof Error ? err.message : String(err);
+      if (detail !== modelDetail) log(`model unavailable: ${detail}`);
+      modelDetail = detail;
+    }
+    await announceStatus();
+  })().finally(() => loading = null);
+  return loading;
 }
 
 const codeOf = (err: unknown): ErrorCode =>
@@ -82,6 +90,7 @@ async function handle(turn: QueuedTurn, claimed: boolean): Promise<void> {
       );
       return;
     }
+    if (!modelReady) await loadModel();
     if (!modelReady) {
       await queue.finishFailed(
         consumer,
@@ -204,6 +213,6 @@ Deno.addSignalListener("SIGTERM", shutdown);
 await queue.ensureGroup();
 log(`started (${provider.name}, ${concurrency} at once)`);
 await loadModel();
-setInterval(announceStatus, ANNOUNCE_EVERY_MS);
+setInterval(() => modelReady ? announceStatus() : loadModel(), ANNOUNCE_EVERY_MS);
 setInterval(() => heartbeat().catch((err) => log("heartbeat failed:", String(err))), HEARTBEAT_MS);
 await poll();

@@ -1,14 +1,16 @@
-// HTTP payloads of ../shared/contract.md, shared by routes, islands and tests.
-import { z } from "zod";
+// HTTP payloads of ../shared/contract.md, shared by routes, islands and tests (zod/mini, as in
+// frames.ts, so the browser bundle stays small).
+import * as z from "zod/mini";
 import { Message } from "./frames.ts";
 
 export const MAX_NAME_CHARS = 64;
 
 export const TokenRequest = z.object({
-  name: z.string({ error: "A name is required." })
-    .trim()
-    .min(1, "A name is required.")
-    .max(MAX_NAME_CHARS, `A name can have at most ${MAX_NAME_CHARS} characters.`),
+  name: z.string({ error: "A name is required." }).check(
+    z.trim(),
+    z.minLength(1, "A name is required."),
+    z.maxLength(MAX_NAME_CHARS, `A name can have at most ${MAX_NAME_CHARS} characters.`),
+  ),
 });
 
 export const SessionInfo = z.object({
@@ -36,6 +38,6 @@ export const Health = z.object({
   status: z.enum(["ok", "degraded"]),
   redis: z.string(),
   model: z.string(),
-  detail: z.string().optional(),
+  detail: z.optional(z.string()),
 });
 export type Health = z.infer<typeof Health>;

@@ -1,6 +1,7 @@
 // The HTTP half of the contract, as the browser uses it. Every failure becomes an ApiFailure with a
 // message fit to show a person: the server's own message when it sent one, ours otherwise.
-import type { Health, History, SessionInfo } from "../../lib/payloads.ts";
+import * as z from "zod/mini";
+import { Health, History, SessionInfo } from "../../lib/payloads.ts";
 
 export class ApiFailure extends Error {
   constructor(readonly code: string, message: string, readonly status: number) {
@@ -11,6 +12,7 @@ export class ApiFailure extends Error {
 const OFFLINE = "Can't reach the server. Check your connection and try again.";
 
 async function call<T>(
+  schema: z.ZodMiniType<T>,
   path: string,
   init: RequestInit = {},
   okStatuses: number[] = [],
@@ -26,10 +28,11 @@ async function call<T>(
     body = await res.json();
   } catch { /* not JSON: handled below */ }
   if (res.ok || okStatuses.includes(res.status)) {
-    if (body === null) {
+    const parsed = schema.safeParse(body);
+    if (!parsed.success) {
       throw new ApiFailure("bad_response", "The server sent an unreadable answer.", res.status);
     }
-    return body as T;
+    return parsed.data;
   }
   const error = (body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
   throw new ApiFailure(
@@ -42,7 +45,7 @@ async function call<T>(
 }
 
 export function requestToken(name: string): Promise<SessionInfo> {
-  return call<SessionInfo>("/api/token", {
+  return call(SessionInfo, "/api/token", {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ name }),
@@ -50,12 +53,12 @@ export function requestToken(name: string): Promise<SessionInfo> {
 }
 
 export function fetchHistory(token: string): Promise<History> {
-  return call<History>("/api/history", { headers: { authorization: `Bearer ${token}` } });
+  return call(History, "/api/history", { headers: { authorization: `Bearer ${token}` } });
 }
 
 /** A degraded service answers 503 with the same shape, which is what the banner needs. */
 export function fetchHealth(): Promise<Health> {
-  return call<Health>("/api/health", {}, [503]);
+  return call(Health, "/api/health", {}, [503]);
 }
 
 export const isExpired = (e: unknown): boolean =>

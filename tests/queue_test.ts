@@ -1,0 +1,101 @@
+// The queue's guarantees on a real redis-server: exactly one commit per turn even when a worker
+// presumed dead comes back, trimming that keeps what is still needed, batched delta writes.
+import assert from "node:assert/strict";
+import { REQUESTS_STREAM, sessionKeys } from "../lib/keys.ts";
+import { TurnQueue } from "../lib/queue.ts";
+import { createRedis } from "../lib/redis.ts";
+import { ReplyWriter } from "../lib/reply_writer.ts";
+import { readHistory } from "../lib/history.ts";
+import { createSession } from "../lib/session.ts";
+import { startBridge } from "../tools/bridge.ts";
+import { startRedisServer } from "../tools/redis_server.ts";
+
+async function withQueue(fn: (queue: TurnQueue) => Promise<void>) {
+  const server = await startRedisServer();
+  const bridge = await startBridge({ redisPort: server.port, token: "t" });
+  try {
+    const redis = createRedis({ url: bridge.url, token: "t" });
+    const queue = new TurnQueue(redis, 3600);
+    await queue.ensureGroup();
+    await fn(queue);
+  } finally {
+    await bridge.close();
+    await server.stop();
+  }
+}
+
+Deno.test("a worker presumed dead cannot commit after another claimed its turn", async () => {
+  await withQueue(async (queue) => {
+    const { token } = await createSession(queue.redis, "Ada", 3600);
+    assert.equal(await queue.accept(token, "t1", "hi"), "queued");
+    assert.equal(await queue.accept(token, "t1", "hi"), "duplicate");
+    const [turn] = await queue.read("slow", 10);
+    assert.equal(turn.turn, "t1");
+    await new Promise((r) => setTimeout(r, 20));
+    const [claimed] = await queue.claimStale("rescuer", 10, 10);
+    assert.equal(claimed.entryId, turn.entryId);
+    assert.deepEqual(await queue.heartbeat("slow", [turn]), [-1], "the slow one learns it lost it");
+    assert.equal(await queue.finishDone("slow", turn, "late reply", false), -3);
+    assert.equal(await queue.finishDone("rescuer", claimed, "the reply", false), 1);
+    assert.equal(await queue.finishDone("rescuer", claimed, "again", false), -3, "acked: no owner");
+    const history = await readHistory(queue.redis, token);
+    assert.deepEqual(history.map((m) => m.content), ["hi", "the reply"]);
+    const pending = await queue.redis.xpending(REQUESTS_STREAM, "workers", "-", "+", 10);
+    assert.deepEqual(pending, []);
+  });
+});
+
+Deno.test("stop requests reach the worker through its heartbeat and its writes", async () => {
+  await withQueue(async (queue) => {
+    const { token } = await createSession(queue.redis, "Ada", 3600);
+    await queue.accept(token, "t1", "hi");
+    const [turn] = await queue.read("w", 1);
+    assert.equal(await queue.append(turn, "Hel", 0), 0);
+    assert.equal(await queue.requestStop(token, "t1"), true);
+    assert.deepEqual(await queue.heartbeat("w", [turn]), [1]);
+    assert.equal(await queue.append(turn, "lo", 3), 1);
+    assert.equal(await queue.finishDone("w", turn, "Hello", true), 1);
+    assert.equal(await queue.requestStop(token, "t1"), false, "nothing left to stop");
+    await queue.redis.del(...Object.values(sessionKeys(token)));
+    assert.equal(await queue.append(turn, "x", 5), -1, "session gone");
+  });
+});
+
+Deno.test("trimming the requests stream keeps pending and undelivered turns", async () => {
+  await withQueue(async (queue) => {
+    const { token } = await createSession(queue.redis, "Ada", 3600);
+    for (let i = 0; i < 6; i++) await queue.accept(token, `t${i}`, `m${i}`);
+    const read = await queue.read("w", 4); // t0..t3 delivered
+    for (const turn of read.slice(0, 2)) await queue.finishDone("w", turn, "ok", false);
+    await queue.trim();
+    // t0, t1 are done and go; t2, t3 are pending and t4, t5 undelivered: they stay.
+    const left = await queue.redis.xlen(REQUESTS_STREAM);
+    assert.equal(left, 4);
+    for (const turn of read.slice(2)) await queue.finishDone("w", turn, "ok", false);
+    const rest = await queue.read("w", 10);
+    assert.deepEqual(rest.map((t) => t.turn), ["t4", "t5"]);
+  });
+});
+
+Deno.test("fast tokens are batched into few writes, in order, with offsets", async () => {
+  const writes: [string, number][] = [];
+  const writer = new ReplyWriter(async (text, offset) => {
+    writes.push([text, offset]);
+    await new Promise((r) => setTimeout(r, 15)); // a Redis round trip
+    return "go_on";
+  }, () => {});
+  const pieces = Array.from({ length: 200 }, (_, i) => `t${i} `);
+  for (const piece of pieces) {
+    writer.push(piece);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  await writer.drain();
+  assert.equal(writes.map(([t]) => t).join(""), pieces.join(""));
+  assert.ok(writes.length < 40, `${writes.length} writes for 200 tokens`);
+  assert.equal(writes[0][0], "t0 ", "the first token goes out at once");
+  let offset = 0;
+  for (const [text, at] of writes) {
+    assert.equal(at, offset);
+    offset += text.length;
+  }
+});

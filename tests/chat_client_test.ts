@@ -1,14 +1,15 @@
 // The chat island's pure pieces: event ordering, delta placement, backoff, frame checks.
 import assert from "node:assert/strict";
-import { applyDelta, backoffDelay, compareEventIds, isNewEvent } from "../islands/chat/events.ts";
+import { applyDelta, backoffDelay, isNewEvent } from "../islands/chat/events.ts";
+import { compareStreamIds } from "../lib/streams.ts";
 import { parseServerFrame } from "../islands/chat/wire.ts";
 
 Deno.test("event ids compare numerically, part by part", () => {
-  assert.equal(compareEventIds("1700000000000-2", "1700000000000-10"), -1);
-  assert.equal(compareEventIds("1700000000001-0", "1700000000000-99"), 1);
-  assert.equal(compareEventIds("999-0", "1000-0"), -1); // a string compare would say 1
-  assert.equal(compareEventIds("5-3", "5-3"), 0);
-  assert.equal(compareEventIds("5", "5-0"), 0);
+  assert.equal(compareStreamIds("1700000000000-2", "1700000000000-10"), -1);
+  assert.equal(compareStreamIds("1700000000001-0", "1700000000000-99"), 1);
+  assert.equal(compareStreamIds("999-0", "1000-0"), -1); // a string compare would say 1
+  assert.equal(compareStreamIds("5-3", "5-3"), 0);
+  assert.equal(compareStreamIds("5", "5-0"), 0);
   assert.equal(isNewEvent("5-1", null), true);
   assert.equal(isNewEvent("5-1", "5-1"), false);
   assert.equal(isNewEvent("5-0", "5-1"), false);

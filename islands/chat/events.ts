@@ -1,21 +1,9 @@
 // Reply-stream bookkeeping shared by the chat island and its unit tests: pure functions only.
-
-/** Orders Redis stream ids ("<ms>-<seq>") numerically, part by part; "5" reads as "5-0". */
-export function compareEventIds(a: string, b: string): number {
-  const [am, as = "0"] = a.split("-");
-  const [bm, bs = "0"] = b.split("-");
-  const parts: Array<[string, string]> = [[am, bm], [as, bs]];
-  for (const [x, y] of parts) {
-    const nx = Number(x), ny = Number(y);
-    if (Number.isNaN(nx) || Number.isNaN(ny)) return x < y ? -1 : x > y ? 1 : 0;
-    if (nx !== ny) return nx < ny ? -1 : 1;
-  }
-  return 0;
-}
+import { compareStreamIds } from "../../lib/streams.ts";
 
 /** True when `event` is newer than the last applied one (or nothing was applied yet). */
 export function isNewEvent(event: string, lastApplied: string | null): boolean {
-  return lastApplied === null || compareEventIds(event, lastApplied) > 0;
+  return lastApplied === null || compareStreamIds(event, lastApplied) > 0;
 }
 
 export type DeltaResult =

@@ -1,7 +1,7 @@
 // One chat socket: validates client frames, queues turns, relays reply events in order.
 import { ClientFrame, type ErrorCode, type ServerFrame } from "../../lib/frames.ts";
 import type { Deps } from "../../lib/deps.ts";
-import { toReplyEvent } from "../../lib/history.ts";
+import { toReplyEvent } from "../../lib/reply_events.ts";
 import { sessionKeys } from "../../lib/keys.ts";
 import type { ReplyListener } from "../../lib/reply_relay.ts";
 import { isStreamId } from "../../lib/streams.ts";

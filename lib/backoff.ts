@@ -17,9 +17,6 @@ export class AdaptiveDelay {
   ) {
     this.#current = min;
   }
-  get current(): number {
-    return this.#current;
-  }
   /** Work arrived: poll again right away. */
   hit(): void {
     this.#current = this.min;

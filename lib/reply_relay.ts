@@ -26,8 +26,6 @@ export class ReplyRelay {
   #delay: AdaptiveDelay;
   #running = false;
   #closed = false;
-  /** Redis requests made, for the idle-cost benchmark. */
-  requests = 0;
 
   constructor(private redis: Redis, minDelayMs = 5) {
     this.#delay = new AdaptiveDelay(minDelayMs, IDLE_MAX_MS, 300, 20);
@@ -56,7 +54,6 @@ export class ReplyRelay {
 
   async #loop(): Promise<void> {
     this.#running = true;
-    const delay = this.#delay;
     try {
       while (this.#listeners.size && !this.#closed) {
         let got = false;
@@ -66,11 +63,11 @@ export class ReplyRelay {
           console.error("relay: polling replies failed:", err instanceof Error ? err.message : err);
         }
         if (got) {
-          delay.hit();
+          this.#delay.hit();
           continue;
         }
         const expecting = [...this.#listeners].some((l) => l.expecting());
-        await this.#waker.sleep(delay.miss(expecting ? EXPECTING_MAX_MS : IDLE_MAX_MS));
+        await this.#waker.sleep(this.#delay.miss(expecting ? EXPECTING_MAX_MS : IDLE_MAX_MS));
       }
     } finally {
       this.#running = false;
@@ -91,7 +88,6 @@ export class ReplyRelay {
       const ids = chunk.map((k) =>
         byKey.get(k)!.map((l) => l.cursor).reduce((a, b) => compareStreamIds(a, b) <= 0 ? a : b)
       );
-      this.requests++;
       const raw = await this.redis.xread(chunk, ids, { count: 200 }) as unknown as
         | [string, RawEntry[]][]
         | null;

@@ -43,7 +43,8 @@ function track(child: Deno.ChildProcess): void {
   });
 }
 
-function freePort(): number {
+/** A port nothing listens on right now (another process may still take it first). */
+export function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const { port } = listener.addr;
   listener.close();

@@ -3,7 +3,7 @@
 // child processes (so a test can SIGKILL one mid-reply).
 import { createRedis, type Redis, type RedisEndpoint } from "../../lib/redis.ts";
 import { type Bridge, startBridge } from "../../tools/bridge.ts";
-import { type RedisServer, startRedisServer } from "../../tools/redis_server.ts";
+import { freePort, type RedisServer, startRedisServer } from "../../tools/redis_server.ts";
 import { type ModelServer, type OpenAIServerOptions, startOpenAIServer } from "./model_servers.ts";
 
 const ROOT = new URL("../../", import.meta.url);
@@ -39,13 +39,6 @@ export interface Stack {
   /** Kills the first web server and starts it again on the same port. */
   restartServer(): Promise<void>;
   stop(): Promise<void>;
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = l.addr;
-  l.close();
-  return port;
 }
 
 function spawn(script: string, env: Record<string, string>): Proc {

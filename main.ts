@@ -3,9 +3,9 @@
 import { Hono } from "hono";
 import { serveStatic } from "hono/deno";
 import { loadConfig } from "./lib/config.ts";
-import { createDeps, type Deps } from "./lib/deps.ts";
-import { resolveRedisEndpoint } from "./lib/redis.ts";
-import type { AppEnv } from "./lib/deps.ts";
+import { createDeps, type Deps } from "./lib/server/services.ts";
+import { resolveRedisEndpoint } from "./lib/redis/client.ts";
+import type { AppEnv } from "./lib/server/services.ts";
 import { installErrorHandlers, security, withDeps } from "./routes/_middleware.ts";
 import * as chat from "./routes/api/chat.ts";
 import * as health from "./routes/api/health.ts";

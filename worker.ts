@@ -3,14 +3,14 @@
 // Run as many as you like; a turn left by a dead worker is claimed by another.
 import { AdaptiveDelay, Waker } from "./lib/backoff.ts";
 import { loadConfig } from "./lib/config.ts";
-import type { ErrorCode } from "./lib/frames.ts";
-import { readHistory } from "./lib/history.ts";
+import type { ErrorCode } from "./lib/contract/frames.ts";
+import { readHistory } from "./lib/redis/history.ts";
 import { createProvider, workerConcurrency } from "./lib/providers/mod.ts";
 import { ModelError, ModelUnavailableError } from "./lib/providers/types.ts";
-import { type QueuedTurn, TurnQueue } from "./lib/queue.ts";
-import { createRedis, resolveRedisEndpoint } from "./lib/redis.ts";
-import { type AppendOutcome, ReplyWriter } from "./lib/reply_writer.ts";
-import { announce, ANNOUNCE_EVERY_MS, withdraw } from "./lib/workers.ts";
+import { type QueuedTurn, TurnQueue } from "./lib/redis/turn_queue.ts";
+import { createRedis, resolveRedisEndpoint } from "./lib/redis/client.ts";
+import { type AppendOutcome, ReplyWriter } from "./lib/worker/reply_writer.ts";
+import { announce, ANNOUNCE_EVERY_MS, withdraw } from "./lib/redis/worker_registry.ts";
 
 const config = loadConfig();
 /** A pending turn idle this long belongs to a dead worker. Busy workers refresh theirs often. */

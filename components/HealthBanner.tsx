@@ -1,5 +1,5 @@
 // Says so when the service reports itself degraded (e.g. no model available), with its advice.
-import type { Health } from "../lib/payloads.ts";
+import type { Health } from "../lib/contract/payloads.ts";
 
 export function HealthBanner({ health }: { health: Health | null }) {
   if (health?.status !== "degraded") return null;

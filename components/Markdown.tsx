@@ -1,7 +1,7 @@
 // An assistant reply as sanitized Markdown. The renderer arrives in a lazily loaded chunk; until
 // then the text shows as plain text. Preact never sees the rendered nodes: they go in through a ref.
 import { useLayoutEffect, useRef } from "preact/hooks";
-import { markdownModule } from "../islands/chat/markdown_loader.ts";
+import { markdownModule } from "./markdown/loader.ts";
 
 const COPIED_MS = 1500;
 

@@ -2,7 +2,7 @@
 import type { Hono, MiddlewareHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
-import type { AppEnv, Deps } from "../lib/deps.ts";
+import type { AppEnv, Deps } from "../lib/server/services.ts";
 import { apiError } from "./_errors.ts";
 
 export function withDeps(deps: Deps): MiddlewareHandler<AppEnv> {

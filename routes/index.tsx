@@ -1,7 +1,7 @@
 // GET /: the chat page, server-rendered with the Chat island in its boot state.
 import type { Context } from "hono";
-import type { AppEnv } from "../lib/deps.ts";
-import { MAX_NAME_CHARS } from "../lib/payloads.ts";
+import type { AppEnv } from "../lib/server/services.ts";
+import { MAX_NAME_CHARS } from "../lib/contract/payloads.ts";
 import { Island } from "../components/Island.tsx";
 import Chat, { type ChatProps } from "../islands/Chat.tsx";
 import { App, renderPage } from "./_app.tsx";

@@ -2,15 +2,15 @@
 // redis-server.
 import assert from "node:assert/strict";
 import { Redis, type RedisConfigNodejs } from "@upstash/redis";
-import { startBridge } from "../tools/bridge.ts";
-import { startRedisServer } from "../tools/redis_server.ts";
+import { startBridge } from "../dev/bridge.ts";
+import { startRedisServer } from "../dev/redis_server.ts";
 import {
   encodeCommands,
   RespConnection,
   RespError,
   RespParser,
   type RespValue,
-} from "../tools/resp.ts";
+} from "../dev/resp.ts";
 
 const TOKEN = "test-token-" + crypto.randomUUID();
 
@@ -63,7 +63,7 @@ Deno.test("startRedisServer says what to install when redis-server is missing", 
   // A child process with an empty PATH, so this test cannot disturb others running alongside.
   const empty = await Deno.makeTempDir();
   try {
-    const module = new URL("../tools/redis_server.ts", import.meta.url).href;
+    const module = new URL("../dev/redis_server.ts", import.meta.url).href;
     const code = `const { startRedisServer } = await import(${JSON.stringify(module)});
       await startRedisServer().then(() => console.log("started"), (e) => console.log(e.message));`;
     const out = await new Deno.Command(Deno.execPath(), {

@@ -3,11 +3,11 @@
 // Also writes the README screenshots to docs/ and prints the bundle size and time to interactive.
 import assert from "node:assert/strict";
 import type { BrowserContext, Page } from "playwright-core";
-import type { History } from "../lib/payloads.ts";
-import { sessionKeys } from "../lib/keys.ts";
-import { buildUi } from "../tools/build_ui.ts";
+import type { History } from "../lib/contract/payloads.ts";
+import { sessionKeys } from "../lib/redis/keys.ts";
+import { buildUi } from "../tasks/build.ts";
 import { launchBrowser } from "./support/browser.ts";
-import type { OpenAIRequestBody } from "./support/model_servers.ts";
+import type { OpenAIRequestBody } from "./fixtures/model_servers.ts";
 import { startStack } from "./support/stack.ts";
 
 const TOKEN_DELAY_MS = 50;

@@ -1,7 +1,7 @@
 // The chat island's pure pieces: event ordering, delta placement, backoff, frame checks.
 import assert from "node:assert/strict";
 import { applyDelta, backoffDelay, isNewEvent } from "../islands/chat/events.ts";
-import { compareStreamIds } from "../lib/streams.ts";
+import { compareStreamIds } from "../lib/contract/stream_ids.ts";
 import { parseServerFrame } from "../islands/chat/wire.ts";
 
 Deno.test("event ids compare numerically, part by part", () => {

@@ -4,10 +4,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadConfig } from "../lib/config.ts";
-import type { Message } from "../lib/frames.ts";
+import type { Message } from "../lib/contract/frames.ts";
 import { createLlamaProvider, defaultThreads, type LlamaProvider } from "../lib/providers/llama.ts";
 import { ModelUnavailableError } from "../lib/providers/types.ts";
-import { writeTestModel } from "../tools/make_test_model.ts";
+import { writeTestModel } from "./fixtures/make_test_model.ts";
 
 const SYSTEM_PROMPT = "You are a test assistant.";
 

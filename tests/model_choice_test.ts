@@ -1,9 +1,9 @@
 // The pipeline with the other providers: GPT-J over TGI streaming, and no model at all.
 import assert from "node:assert/strict";
 import { type Frame, replyText, sendTurn } from "./support/chat.ts";
-import { startTGIServer } from "./support/model_servers.ts";
+import { startTGIServer } from "./fixtures/model_servers.ts";
 import { ChatClient, newSession, startStack } from "./support/stack.ts";
-import { writeTestModel } from "../tools/make_test_model.ts";
+import { writeTestModel } from "./fixtures/make_test_model.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 

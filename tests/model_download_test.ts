@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { ChecksumMismatchError, downloadModel, sha256FromEtag } from "../tools/model.ts";
+import { ChecksumMismatchError, downloadModel, sha256FromEtag } from "../tasks/model.ts";
 
 const SIZE = 3 * 1024 * 1024 + 123;
 
@@ -227,7 +227,7 @@ Deno.test("the CLI exits non-zero with a clear message on a checksum mismatch", 
       args: [
         "run",
         "-A",
-        new URL("../tools/model.ts", import.meta.url).pathname,
+        new URL("../tasks/model.ts", import.meta.url).pathname,
         "--url",
         server.url,
         "--out",

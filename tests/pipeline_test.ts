@@ -1,8 +1,8 @@
 // The whole pipeline over real sockets: web server -> Redis Streams -> worker -> model -> back.
 import assert from "node:assert/strict";
-import { sessionKeys } from "../lib/keys.ts";
+import { sessionKeys } from "../lib/redis/keys.ts";
 import { type Frame, framesFor, replyText, sendTurn } from "./support/chat.ts";
-import { echoReply } from "./support/model_servers.ts";
+import { echoReply } from "./fixtures/model_servers.ts";
 import { ChatClient, newSession, startStack } from "./support/stack.ts";
 
 const LONG = Array.from({ length: 120 }, (_, i) => `word${i}`).join(" ");

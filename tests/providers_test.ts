@@ -2,11 +2,11 @@
 // protocols, plus the context window and prompt builders they share.
 import assert from "node:assert/strict";
 import { loadConfig } from "../lib/config.ts";
-import type { Message } from "../lib/frames.ts";
+import type { Message } from "../lib/contract/frames.ts";
 import { humanBotPrompt, recentWithinBudget } from "../lib/providers/context.ts";
 import { createHuggingFaceProvider, ReplyCutter } from "../lib/providers/huggingface.ts";
 import { createOpenAIProvider } from "../lib/providers/openai.ts";
-import { sseData } from "../lib/providers/sse.ts";
+import { sseData } from "../lib/providers/turn_guard.ts";
 import { ModelError, type ModelProvider, ModelUnavailableError } from "../lib/providers/types.ts";
 import {
   type ModelServer,
@@ -16,7 +16,7 @@ import {
   startOpenAIServer,
   startTGIServer,
   type TextGenerationBody,
-} from "./support/model_servers.ts";
+} from "./fixtures/model_servers.ts";
 
 let seq = 0;
 function msg(role: Message["role"], content: string): Message {

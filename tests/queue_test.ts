@@ -1,14 +1,14 @@
 // The queue's guarantees on a real redis-server: exactly one commit per turn even when a worker
 // presumed dead comes back, trimming that keeps what is still needed, batched delta writes.
 import assert from "node:assert/strict";
-import { REQUESTS_STREAM, sessionKeys } from "../lib/keys.ts";
-import { TurnQueue } from "../lib/queue.ts";
-import { createRedis } from "../lib/redis.ts";
-import { ReplyWriter } from "../lib/reply_writer.ts";
-import { readHistory } from "../lib/history.ts";
-import { createSession } from "../lib/session.ts";
-import { startBridge } from "../tools/bridge.ts";
-import { startRedisServer } from "../tools/redis_server.ts";
+import { REQUESTS_STREAM, sessionKeys } from "../lib/redis/keys.ts";
+import { TurnQueue } from "../lib/redis/turn_queue.ts";
+import { createRedis } from "../lib/redis/client.ts";
+import { ReplyWriter } from "../lib/worker/reply_writer.ts";
+import { readHistory } from "../lib/redis/history.ts";
+import { createSession } from "../lib/server/session.ts";
+import { startBridge } from "../dev/bridge.ts";
+import { startRedisServer } from "../dev/redis_server.ts";
 
 async function withQueue(fn: (queue: TurnQueue) => Promise<void>) {
   const server = await startRedisServer();

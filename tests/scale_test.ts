@@ -2,7 +2,7 @@
 // it, whichever server holds it, and every turn is answered exactly once.
 import assert from "node:assert/strict";
 import { type Frame, framesFor, replyText, sendTurn } from "./support/chat.ts";
-import { echoReply } from "./support/model_servers.ts";
+import { echoReply } from "./fixtures/model_servers.ts";
 import { ChatClient, newSession, startStack } from "./support/stack.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };

@@ -1,7 +1,7 @@
 // The HTTP half of the contract, as the browser uses it. Every failure becomes an ApiFailure with a
 // message fit to show a person: the server's own message when it sent one, ours otherwise.
 import * as z from "zod/mini";
-import { Health, History, SessionInfo } from "../../lib/payloads.ts";
+import { Health, History, SessionInfo } from "../../lib/contract/payloads.ts";
 
 export class ApiFailure extends Error {
   constructor(readonly code: string, message: string, readonly status: number) {

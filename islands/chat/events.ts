@@ -1,5 +1,5 @@
 // Reply-stream bookkeeping shared by the chat island and its unit tests: pure functions only.
-import { compareStreamIds } from "../../lib/streams.ts";
+import { compareStreamIds } from "../../lib/contract/stream_ids.ts";
 
 /** True when `event` is newer than the last applied one (or nothing was applied yet). */
 export function isNewEvent(event: string, lastApplied: string | null): boolean {

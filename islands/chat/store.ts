@@ -2,11 +2,11 @@
 // reply streaming with resume, stop, expiry and errors. Components only read the signals and call
 // the actions. Creating a store has no side effects, so the island can render it on the server.
 import { batch, computed, signal } from "@preact/signals";
-import type { DeltaFrame, DoneFrame, ErrorFrame, Message } from "../../lib/frames.ts";
-import type { Health } from "../../lib/payloads.ts";
+import type { DeltaFrame, DoneFrame, ErrorFrame, Message } from "../../lib/contract/frames.ts";
+import type { Health } from "../../lib/contract/payloads.ts";
 import { chatSocketUrl, fetchHealth, fetchHistory, isExpired, requestToken } from "./api.ts";
 import { applyDelta, isNewEvent } from "./events.ts";
-import { loadMarkdown } from "./markdown_loader.ts";
+import { loadMarkdown } from "../../components/markdown/loader.ts";
 import { forgetToken, loadLastDone, loadSession, saveLastDone, saveSession } from "./saved.ts";
 import { type LinkState, ReconnectingSocket } from "./socket.ts";
 import { encodeFrame, parseServerFrame } from "./wire.ts";

@@ -1,5 +1,5 @@
 // Reads server frames in the browser with the same zod schemas the server writes them with.
-import { type ClientFrame, ServerFrame } from "../../lib/frames.ts";
+import { type ClientFrame, ServerFrame } from "../../lib/contract/frames.ts";
 
 export function parseServerFrame(data: unknown): ServerFrame | null {
   if (typeof data !== "string") return null;

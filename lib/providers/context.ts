@@ -1,5 +1,5 @@
 // What part of the conversation a model sees, and how the seed's GPT-J prompt is laid out.
-import type { Message } from "../frames.ts";
+import type { Message } from "../contract/frames.ts";
 
 /**
  * The most recent messages whose contents fit in `maxChars`, oldest first. The last message is

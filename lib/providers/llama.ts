@@ -4,7 +4,7 @@
 import { basename } from "node:path";
 import type { Config } from "../config.ts";
 import { DEFAULT_MODEL_FILE } from "../config.ts";
-import type { Message } from "../frames.ts";
+import type { Message } from "../contract/frames.ts";
 import { recentWithinBudget } from "./context.ts";
 import {
   type GenerateRequest,

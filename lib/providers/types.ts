@@ -1,5 +1,5 @@
 // The one interface every model provider implements; the worker is the only caller.
-import type { Message } from "../frames.ts";
+import type { Message } from "../contract/frames.ts";
 
 export interface GenerateRequest {
   /** The conversation so far, oldest first, ending with the user's turn. */

@@ -1,10 +1,10 @@
 // WS /api/chat?token=: authenticates, then hands the socket to a ChatConnection.
 import type { Context } from "hono";
-import type { AppEnv } from "../../lib/deps.ts";
-import { sessionKeys } from "../../lib/keys.ts";
-import { touchSession } from "../../lib/session.ts";
+import type { AppEnv } from "../../lib/server/services.ts";
+import { sessionKeys } from "../../lib/redis/keys.ts";
+import { touchSession } from "../../lib/server/session.ts";
 import { apiError } from "../_errors.ts";
-import { ChatConnection } from "./_chat_connection.ts";
+import { ChatConnection } from "../../lib/server/chat_connection.ts";
 
 export async function handler(c: Context<AppEnv>) {
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {

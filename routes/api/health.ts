@@ -1,7 +1,7 @@
 // GET /api/health: Redis reachable and some worker able to answer.
 import type { Context } from "hono";
-import type { AppEnv } from "../../lib/deps.ts";
-import type { Health } from "../../lib/payloads.ts";
+import type { AppEnv } from "../../lib/server/services.ts";
+import type { Health } from "../../lib/contract/payloads.ts";
 
 export async function handler(c: Context<AppEnv>) {
   const { redis, availability } = c.var.deps;

@@ -1,9 +1,9 @@
 // GET /api/history: the session's messages, oldest first; reading it counts as activity.
 import type { Context } from "hono";
-import type { AppEnv } from "../../lib/deps.ts";
-import { readHistory } from "../../lib/history.ts";
-import type { History } from "../../lib/payloads.ts";
-import { touchSession } from "../../lib/session.ts";
+import type { AppEnv } from "../../lib/server/services.ts";
+import { readHistory } from "../../lib/redis/history.ts";
+import type { History } from "../../lib/contract/payloads.ts";
+import { touchSession } from "../../lib/server/session.ts";
 import { sessionExpired } from "../_errors.ts";
 import { requestToken } from "./_token.ts";
 

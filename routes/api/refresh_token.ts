@@ -1,8 +1,8 @@
 // GET /api/refresh_token (the seed's /refresh_token): slides the session's TTL.
 import type { Context } from "hono";
-import type { AppEnv } from "../../lib/deps.ts";
-import type { SessionInfo } from "../../lib/payloads.ts";
-import { touchSession } from "../../lib/session.ts";
+import type { AppEnv } from "../../lib/server/services.ts";
+import type { SessionInfo } from "../../lib/contract/payloads.ts";
+import { touchSession } from "../../lib/server/session.ts";
 import { sessionExpired } from "../_errors.ts";
 import { requestToken } from "./_token.ts";
 

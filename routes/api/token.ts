@@ -1,8 +1,8 @@
 // POST /api/token: a new session for a name (JSON, form field or ?name=, as the seed sent it).
 import type { Context } from "hono";
-import type { AppEnv } from "../../lib/deps.ts";
-import { TokenRequest } from "../../lib/payloads.ts";
-import { createSession } from "../../lib/session.ts";
+import type { AppEnv } from "../../lib/server/services.ts";
+import { TokenRequest } from "../../lib/contract/payloads.ts";
+import { createSession } from "../../lib/server/session.ts";
 import { apiError } from "../_errors.ts";
 
 async function readName(c: Context<AppEnv>): Promise<unknown> {

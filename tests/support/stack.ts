@@ -1,10 +1,10 @@
 // The whole product on loopback for tests and benchmarks: a private redis-server, our REST
 // bridge, a local OpenAI-compatible model server, and the real web server(s) and worker(s) as
 // child processes (so a test can SIGKILL one mid-reply).
-import { createRedis, type Redis, type RedisEndpoint } from "../../lib/redis.ts";
-import { type Bridge, startBridge } from "../../tools/bridge.ts";
-import { freePort, type RedisServer, startRedisServer } from "../../tools/redis_server.ts";
-import { type ModelServer, type OpenAIServerOptions, startOpenAIServer } from "./model_servers.ts";
+import { createRedis, type Redis, type RedisEndpoint } from "../../lib/redis/client.ts";
+import { type Bridge, startBridge } from "../../dev/bridge.ts";
+import { freePort, type RedisServer, startRedisServer } from "../../dev/redis_server.ts";
+import { type ModelServer, type OpenAIServerOptions, startOpenAIServer } from "../fixtures/model_servers.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 

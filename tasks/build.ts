@@ -27,7 +27,7 @@ async function hash(bytes: Uint8Array): Promise<string> {
   return Array.from(digest.slice(0, 5), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** The chunks a module imports statically (`import ... from "./x.js"`), not `import("./x.js")`. */
+/** The chunks a module imports statically (`import ... from "../tools/x.js"`), not `import("../tools/x.js")`. */
 function staticImports(code: string): string[] {
   return [
     ...code.matchAll(

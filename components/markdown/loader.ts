@@ -2,13 +2,13 @@
 // replies show as plain text.
 import { signal } from "@preact/signals";
 
-export type MarkdownModule = typeof import("./markdown.ts");
+export type MarkdownModule = typeof import("./render.ts");
 
 export const markdownModule = signal<MarkdownModule | null>(null);
 let loading: Promise<void> | null = null;
 
 export function loadMarkdown(): Promise<void> {
-  loading ??= import("./markdown.ts").then(
+  loading ??= import("./render.ts").then(
     (m) => {
       markdownModule.value = m;
     },

@@ -2,9 +2,9 @@
 import { Ratelimit } from "@upstash/ratelimit";
 import { Redis as UpstashRedis } from "@upstash/redis";
 import { cachedAvailability } from "./availability.ts";
-import type { Config } from "./config.ts";
-import { TurnQueue } from "./queue.ts";
-import { createRedis, type RedisEndpoint } from "./redis.ts";
+import type { Config } from "../config.ts";
+import { TurnQueue } from "../redis/turn_queue.ts";
+import { createRedis, type RedisEndpoint } from "../redis/client.ts";
 import { ReplyRelay } from "./reply_relay.ts";
 
 export function createDeps(config: Config, endpoint: RedisEndpoint) {

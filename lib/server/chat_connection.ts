@@ -1,10 +1,10 @@
 // One chat socket: validates client frames, queues turns, relays reply events in order.
-import { ClientFrame, type ErrorCode, type ServerFrame } from "../../lib/frames.ts";
-import type { Deps } from "../../lib/deps.ts";
-import { toReplyEvent } from "../../lib/reply_events.ts";
-import { sessionKeys } from "../../lib/keys.ts";
-import type { ReplyListener } from "../../lib/reply_relay.ts";
-import { isStreamId } from "../../lib/streams.ts";
+import { ClientFrame, type ErrorCode, type ServerFrame } from "../contract/frames.ts";
+import type { Deps } from "./services.ts";
+import { toReplyEvent } from "../redis/reply_entry.ts";
+import { sessionKeys } from "../redis/keys.ts";
+import type { ReplyListener } from "./reply_relay.ts";
+import { isStreamId } from "../contract/stream_ids.ts";
 
 export const MAX_FRAME_BYTES = 64 * 1024;
 /** After a resume, poll fast for a while even if this socket queued nothing itself. */

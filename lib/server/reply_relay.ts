@@ -2,9 +2,9 @@
 // single multi-key XREAD per poll, fast while a reply is expected, slow (≤ 2/s) when idle, and
 // nothing at all when no socket is open. Whichever server holds the socket reads the stream, so
 // replies reach the right socket with any number of web servers and workers.
-import { AdaptiveDelay, Waker } from "./backoff.ts";
-import type { Redis } from "./redis.ts";
-import { compareStreamIds, fields, type RawEntry } from "./streams.ts";
+import { AdaptiveDelay, Waker } from "../backoff.ts";
+import type { Redis } from "../redis/client.ts";
+import { compareStreamIds, fields, type RawEntry } from "../contract/stream_ids.ts";
 
 export interface ReplyListener {
   /** The session's reply stream key. */

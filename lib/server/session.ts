@@ -1,8 +1,8 @@
 // Sessions: an unguessable token naming a handful of Redis keys that share one sliding TTL.
 import { encodeBase64Url } from "./base64url.ts";
-import { sessionKeys } from "./keys.ts";
-import type { SessionInfo } from "./payloads.ts";
-import type { Redis } from "./redis.ts";
+import { sessionKeys } from "../redis/keys.ts";
+import type { SessionInfo } from "../contract/payloads.ts";
+import type { Redis } from "../redis/client.ts";
 
 export interface Session {
   token: string;

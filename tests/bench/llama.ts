@@ -7,11 +7,11 @@
 // The measuring runs in a child process so its peak RSS is the model's, not the file writer's.
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { loadConfig } from "../lib/config.ts";
-import type { Message } from "../lib/frames.ts";
-import { createLlamaProvider, defaultThreads } from "../lib/providers/llama.ts";
-import { type ShapeName, SHAPES, writeTestModel } from "./make_test_model.ts";
-import type { TensorTypeName } from "./gguf.ts";
+import { loadConfig } from "../../lib/config.ts";
+import type { Message } from "../../lib/contract/frames.ts";
+import { createLlamaProvider, defaultThreads } from "../../lib/providers/llama.ts";
+import { type ShapeName, SHAPES, writeTestModel } from "../fixtures/make_test_model.ts";
+import type { TensorTypeName } from "../fixtures/gguf.ts";
 
 /** performance.now() at the start, first piece and end of one generate() call. */
 interface Run {

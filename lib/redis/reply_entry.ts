@@ -1,5 +1,5 @@
 // Reply-stream entries (written by the worker's Lua scripts) as the frames clients receive.
-import type { ReplyEvent } from "./frames.ts";
+import type { ReplyEvent } from "../contract/frames.ts";
 
 /** A reply-stream entry as the frame the client gets (without its event id). */
 export function toReplyEvent(f: Record<string, string>): ReplyEvent | null {

@@ -1,8 +1,8 @@
 // A session's history: one stream entry per message, in the order the user saw them.
-import type { Message } from "./frames.ts";
+import type { Message } from "../contract/frames.ts";
 import { sessionKeys } from "./keys.ts";
-import type { Redis } from "./redis.ts";
-import { fields, type RawEntry } from "./streams.ts";
+import type { Redis } from "./client.ts";
+import { fields, type RawEntry } from "../contract/stream_ids.ts";
 
 export function toMessage(f: Record<string, string>): Message {
   return {

@@ -2,7 +2,7 @@
 // OpenAI-compatible server that answers instantly. Prints figures; asserts nothing.
 //   turns/s and latency (WebSocket send -> first delta, send -> done) for 1 and 50 sessions;
 //   Redis REST requests per second of an idle web server (one open socket) and an idle worker.
-import { ChatClient, newSession, startStack } from "../tests/support/stack.ts";
+import { ChatClient, newSession, startStack } from "../support/stack.ts";
 
 const TURNS_PER_SESSION = Number(Deno.env.get("BENCH_TURNS") ?? 20);
 const pct = (xs: number[], p: number) => xs.sort((a, b) => a - b)[Math.floor((xs.length - 1) * p)];

@@ -1,7 +1,7 @@
 // The web server's view of whether any worker can answer, cached briefly so a burst of turns
 // costs one Redis read, not one each.
-import type { Redis } from "./redis.ts";
-import { type ModelAvailability, modelAvailability } from "./workers.ts";
+import type { Redis } from "../redis/client.ts";
+import { type ModelAvailability, modelAvailability } from "../redis/worker_registry.ts";
 
 export function cachedAvailability(redis: Redis, maxAgeMs = 2000) {
   let cached: { at: number; value: Promise<ModelAvailability> } | null = null;

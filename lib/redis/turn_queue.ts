@@ -2,9 +2,9 @@
 // group, claim what dead workers left pending, and XACK only inside FINISH_TURN, after the reply
 // is in history.
 import { REQUESTS_STREAM, sessionKeys, WORKER_GROUP } from "./keys.ts";
-import type { Redis } from "./redis.ts";
+import type { Redis } from "./client.ts";
 import { ACCEPT_TURN, APPEND_DELTA, FINISH_TURN, HEARTBEAT, TRIM_REQUESTS } from "./scripts.ts";
-import { fields, type RawEntry } from "./streams.ts";
+import { fields, type RawEntry } from "../contract/stream_ids.ts";
 
 const sessionKeyList = (token: string) => {
   const k = sessionKeys(token);

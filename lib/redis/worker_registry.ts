@@ -1,7 +1,7 @@
 // Workers announce which model they serve, so the web server (which never loads a model) can
 // answer /api/health and refuse turns early when no model can take them.
 import { WORKERS_HASH } from "./keys.ts";
-import type { Redis } from "./redis.ts";
+import type { Redis } from "./client.ts";
 
 export interface WorkerStatus {
   model: string;

@@ -1,6 +1,6 @@
 // The product's only Redis client: @upstash/redis over REST (Upstash, or our local bridge).
 import { Redis } from "@upstash/redis";
-import type { Config } from "./config.ts";
+import type { Config } from "../config.ts";
 
 /** Where `deno task redis` / `deno task start` record the local bridge they started. */
 export const LOCAL_BRIDGE_FILE = ".data/bridge.json";

@@ -1,8 +1,8 @@
 // A private redis-server (data under .data/redis) behind our Upstash REST bridge, recorded in
 // .data/bridge.json so `deno task server` / `deno task worker` find it with no configuration.
 import { loadConfig } from "../lib/config.ts";
-import { LOCAL_BRIDGE_FILE } from "../lib/redis.ts";
-import { encodeBase64Url } from "../lib/base64url.ts";
+import { LOCAL_BRIDGE_FILE } from "../lib/redis/client.ts";
+import { encodeBase64Url } from "../lib/server/base64url.ts";
 import { startBridge } from "./bridge.ts";
 import { startRedisServer } from "./redis_server.ts";
 

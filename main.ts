@@ -2,11 +2,17 @@
 // model (workers do) and writes no files, so it runs on Deno Deploy as it is.
 import { Hono } from "hono";
 import { serveStatic } from "hono/deno";
-import { loadConfig } from "./lib/config.ts";
-import { createDeps, type Deps } from "./lib/server/services.ts";
+import { listenHost, loadConfig } from "./lib/config.ts";
+import { configureLogging, log, logOptions } from "./lib/log.ts";
 import { resolveRedisEndpoint } from "./lib/redis/client.ts";
-import type { AppEnv } from "./lib/server/services.ts";
-import { installErrorHandlers, security, withDeps } from "./routes/_middleware.ts";
+import { type AppEnv, createDeps, type Deps } from "./lib/server/services.ts";
+import {
+  installErrorHandlers,
+  limitBodies,
+  requestContext,
+  security,
+  withDeps,
+} from "./routes/_middleware.ts";
 import * as chat from "./routes/api/chat.ts";
 import * as health from "./routes/api/health.ts";
 import * as history from "./routes/api/history.ts";
@@ -16,8 +22,10 @@ import * as index from "./routes/index.tsx";
 
 export function createApp(deps: Deps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  app.use(requestContext);
   app.use(withDeps(deps));
   app.use(security);
+  app.use(limitBodies);
 
   app.get("/api/health", health.handler);
   app.post("/api/token", token.handler);
@@ -40,17 +48,26 @@ export function createApp(deps: Deps): Hono<AppEnv> {
 
 if (import.meta.main) {
   const config = loadConfig();
+  configureLogging(logOptions(config), { process: "web" });
   const deps = createDeps(config, await resolveRedisEndpoint(config));
   const app = createApp(deps);
-  const server = Deno.serve({
-    port: config.PORT,
-    hostname: config.HOST,
-    onListen: ({ hostname, port }) =>
-      console.log(`web server listening on http://${hostname}:${port}`),
-  }, app.fetch);
+  let server: Deno.HttpServer;
+  try {
+    server = Deno.serve({
+      port: config.PORT,
+      hostname: listenHost(config),
+      onListen: ({ hostname, port }) =>
+        log.info(`web server listening on http://${hostname}:${port}`, { hostname, port }),
+    }, app.fetch);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.AddrInUse)) throw err;
+    log.error(`port ${config.PORT} is in use; set PORT to another port`, { port: config.PORT });
+    Deno.exit(1);
+  }
+  // Deno Deploy sends SIGINT with 5 s of grace: stop taking requests, let open ones finish.
   const shutdown = async () => {
     deps.relay.close();
-    await server.shutdown();
+    await Promise.race([server.shutdown(), new Promise((r) => setTimeout(r, 4000))]);
     Deno.exit(0);
   };
   Deno.addSignalListener("SIGINT", shutdown);

@@ -1,7 +1,7 @@
 // Shows how the chat's connection is doing. The countdown is hidden from screen readers so that
 // only changes of state are announced, not every second.
 import { useEffect, useState } from "preact/hooks";
-import type { LinkState } from "../islands/chat/socket.ts";
+import type { LinkState } from "./types.ts";
 
 export interface ConnectionBadgeProps {
   state: LinkState;

@@ -1,5 +1,5 @@
 // One message. What people write is shown as plain text; replies as sanitized Markdown.
-import type { UiMessage } from "../islands/chat/store.ts";
+import type { UiMessage } from "./types.ts";
 import { Markdown } from "./Markdown.tsx";
 import { TypingIndicator } from "./TypingIndicator.tsx";
 

@@ -1,7 +1,7 @@
 // The conversation. It follows new text while the reader is at the bottom, and stays put (offering
 // a jump back) once they scroll up to read.
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
-import type { UiMessage } from "../islands/chat/store.ts";
+import type { UiMessage } from "./types.ts";
 import { MessageBubble } from "./MessageBubble.tsx";
 
 /** Within this many pixels of the bottom counts as "at the bottom". */

@@ -1,5 +1,5 @@
 // Short notices for errors that have no better place; read out by screen readers as they appear.
-import type { Toast } from "../islands/chat/store.ts";
+import type { Toast } from "./types.ts";
 
 export function Toasts({ toasts, onDismiss }: { toasts: Toast[]; onDismiss(id: number): void }) {
   return (

@@ -16,8 +16,6 @@ export interface RedisServer {
   url: string;
   /** Graceful shutdown (SIGTERM, SIGKILL after 10 s); resolves once the process has exited. */
   stop(): Promise<void>;
-  /** Immediate SIGKILL, e.g. to simulate a crash; call `stop()` afterwards to reap it. */
-  kill(): void;
 }
 
 const READY_TIMEOUT_MS = 10_000;
@@ -165,14 +163,6 @@ async function launch(
     port,
     url: `redis://127.0.0.1:${port}`,
     stop,
-    kill() {
-      if (exited) return;
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // exited in between
-      }
-    },
   };
 }
 

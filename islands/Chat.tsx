@@ -40,7 +40,7 @@ export default function Chat({ maxMessageChars, maxNameChars }: ChatProps) {
           />
         )}
       </header>
-      <HealthBanner health={store.health.value} />
+      <HealthBanner health={store.health.current.value} />
       <main class="main" id="main">
         {phase === "boot" && <Loading text="Loading…" />}
         {phase === "loading" && <Loading text="Loading your conversation…" />}
@@ -90,7 +90,7 @@ export default function Chat({ maxMessageChars, maxNameChars }: ChatProps) {
           </>
         )}
       </main>
-      <Toasts toasts={store.toasts.value} onDismiss={(id) => store.dismissToast(id)} />
+      <Toasts toasts={store.toasts.list.value} onDismiss={(id) => store.toasts.dismiss(id)} />
       <div class="sr-only" aria-live="polite">{store.announcement.value}</div>
     </div>
   );

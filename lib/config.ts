@@ -3,10 +3,15 @@ import { z } from "zod";
 
 const int = (fallback: number, min = 1) => z.coerce.number().int().min(min).default(fallback);
 const optionalString = z.string().trim().optional().transform((v) => v ? v : undefined);
+const flag = z.string().trim().optional().transform((v) => /^(1|true|yes|on)$/i.test(v ?? ""));
+const list = z.string().optional().transform((v) =>
+  (v ?? "").split(",").map((s) => s.trim()).filter(Boolean)
+);
 
 export const ConfigSchema = z.object({
   PORT: int(8000, 0),
-  HOST: z.string().trim().default("0.0.0.0"),
+  /** Loopback unless told otherwise; Deno Deploy (DENO_DEPLOYMENT_ID set) needs every interface. */
+  HOST: optionalString,
   UPSTASH_REDIS_REST_URL: optionalString,
   UPSTASH_REDIS_REST_TOKEN: optionalString,
   MODEL_PROVIDER: z.enum(["openai", "huggingface", "llama"]).optional().or(
@@ -27,6 +32,13 @@ export const ConfigSchema = z.object({
   MODEL_TIMEOUT_MS: int(60000),
   MAX_MESSAGE_CHARS: int(4000),
   RATE_LIMIT_PER_MINUTE: int(20),
+  SESSION_RATE_LIMIT_PER_MINUTE: int(30),
+  TRUST_PROXY: flag,
+  ALLOWED_ORIGINS: list,
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).optional().or(
+    z.literal("").transform(() => undefined),
+  ),
+  LOG_FORMAT: z.enum(["json", "pretty"]).optional().or(z.literal("").transform(() => undefined)),
   WORKER_CONCURRENCY: int(8),
   WORKER_CLAIM_IDLE_MS: int(15000, 1000),
   LLAMA_MAX_SEQUENCES: int(2),
@@ -36,6 +48,11 @@ export const ConfigSchema = z.object({
   LOCAL_BRIDGE_PORT: int(0, 0),
 });
 export type Config = z.infer<typeof ConfigSchema>;
+
+/** The interface the web server binds. */
+export function listenHost(config: Config, env = Deno.env.toObject()): string {
+  return config.HOST ?? (env.DENO_DEPLOYMENT_ID ? "0.0.0.0" : "127.0.0.1");
+}
 
 export function loadConfig(env: Record<string, string | undefined> = Deno.env.toObject()): Config {
   const parsed = ConfigSchema.safeParse(env);

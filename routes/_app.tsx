@@ -1,31 +1,8 @@
 // The HTML shell every page shares: metadata, the stylesheet and the island bundle. The asset
-// names come from static/build/manifest.json, written by tools/build_ui.ts (`deno task build`).
+// names come from static/build/manifest.json, written by tasks/build.ts (`deno task build`).
 import type { ComponentChildren, VNode } from "preact";
 import { renderToString } from "preact-render-to-string";
-
-export interface UiManifest {
-  /** Paths under /static/build/. */
-  entry: string;
-  css: string;
-  /** Chunks the entry loads later (the Markdown renderer): fetched early with modulepreload. */
-  preload: string[];
-}
-
-const MANIFEST_URL = new URL("../static/build/manifest.json", import.meta.url);
-let warned = false;
-
-/** Read per request (it is tiny) so a rebuild is picked up without a restart. */
-export function readManifest(): UiManifest | null {
-  try {
-    return JSON.parse(Deno.readTextFileSync(MANIFEST_URL));
-  } catch {
-    if (!warned) {
-      warned = true;
-      console.error("UI bundle missing: run `deno task build` to create static/build/.");
-    }
-    return null;
-  }
-}
+import { readManifest } from "../lib/server/ui_manifest.ts";
 
 export function App({ title, children }: { title: string; children: ComponentChildren }) {
   const assets = readManifest();

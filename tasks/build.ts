@@ -2,7 +2,7 @@
 // the Markdown renderer loads after the chat is interactive), content-hashed file names, the
 // stylesheet copied under a hashed name, and manifest.json for routes/_app.tsx. Prints sizes.
 //   deno task build
-import type { UiManifest } from "../routes/_app.tsx";
+import type { UiManifest } from "../lib/server/ui_manifest.ts";
 
 const root = new URL("../", import.meta.url);
 const OUT = new URL("static/build/", root);

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { loadConfig } from "../lib/config.ts";
 import type { Message } from "../lib/contract/frames.ts";
 import { createLlamaProvider, defaultThreads, type LlamaProvider } from "../lib/providers/llama.ts";
-import { ModelUnavailableError } from "../lib/providers/types.ts";
+import { ModelError, ModelUnavailableError } from "../lib/providers/types.ts";
 import { writeTestModel } from "./fixtures/make_test_model.ts";
 
 const SYSTEM_PROMPT = "You are a test assistant.";
@@ -187,6 +187,31 @@ Deno.test("llama provider on a generated tiny GGUF model", async (t) => {
         assert.ok(run.pieces.length >= 20);
       } finally {
         await custom.close();
+      }
+    });
+
+    await t.step("MODEL_TIMEOUT_MS holds here too: a turn that gets nothing fails", async () => {
+      const slow = provider(modelPath, {
+        MAX_NEW_TOKENS: "5000",
+        LLAMA_MAX_SEQUENCES: "1",
+        MODEL_TIMEOUT_MS: "1500",
+      });
+      try {
+        const stopFirst = new AbortController();
+        const { promise: generating, resolve } = Promise.withResolvers<void>();
+        // Random weights may go quiet for a while too, so the busy turn may also time out.
+        const first = collect(slow, stopFirst.signal, () => resolve()).catch((e: Error) => e);
+        first.then(() => resolve());
+        await generating;
+        // The only sequence is busy, so the second turn hears nothing for 1.5 s.
+        await assert.rejects(
+          collect(slow),
+          (e: Error) => e instanceof ModelError && /timed out/.test(e.message),
+        );
+        stopFirst.abort();
+        await first;
+      } finally {
+        await slow.close();
       }
     });
 

@@ -1,6 +1,7 @@
 // The pipeline with the other providers: GPT-J over TGI streaming, and no model at all.
 import assert from "node:assert/strict";
-import { type Frame, replyText, sendTurn } from "./support/chat.ts";
+import { History } from "../lib/contract/payloads.ts";
+import { replyText, sendTurn } from "./support/chat.ts";
 import { startTGIServer } from "./fixtures/model_servers.ts";
 import { ChatClient, newSession, startStack } from "./support/stack.ts";
 import { writeTestModel } from "./fixtures/make_test_model.ts";
@@ -20,7 +21,7 @@ Deno.test("huggingface (TGI streaming): a turn streams and lands in history", op
     const client = await ChatClient.connect(stack.baseUrl, token);
     const done = await sendTurn(client, "h1", "Hi GPT-J");
     assert.equal(done.type, "done");
-    assert.equal((done.message as Frame).content, "GPT-J says hello back to you.");
+    assert.equal(done.message.content, "GPT-J says hello back to you.");
     assert.ok(client.frames.filter((f) => f.type === "delta").length >= 3);
     assert.equal(replyText(client.frames, "h1"), "GPT-J says hello back to you.");
     // The seed's conversational prompt reached the model.
@@ -74,11 +75,13 @@ Deno.test("a provider error reaches the user as an error frame", opts, async () 
     const error = await sendTurn(client, "e1", "hello");
     assert.equal(error.type, "error");
     assert.equal(error.code, "model_error");
-    assert.match(error.message as string, /upstream exploded|500/);
+    assert.match(error.message, /upstream exploded|500/);
     assert.ok(client.open);
     // The user's message was accepted and stays in history.
-    const history = await (await fetch(`${stack.baseUrl}/api/history?token=${token}`)).json();
-    assert.deepEqual(history.messages.map((m: Frame) => m.content), ["hello"]);
+    const history = History.parse(
+      await (await fetch(`${stack.baseUrl}/api/history?token=${token}`)).json(),
+    );
+    assert.deepEqual(history.messages.map((m) => m.content), ["hello"]);
     client.close();
   } finally {
     await stack.stop();
@@ -93,8 +96,11 @@ Deno.test("rate limiting answers rate_limited and queues nothing", opts, async (
     assert.equal((await sendTurn(client, "a", "one")).type, "done");
     assert.equal((await sendTurn(client, "b", "two")).type, "done");
     const third = await sendTurn(client, "c", "three");
+    assert.equal(third.type, "error");
     assert.equal(third.code, "rate_limited");
-    const history = await (await fetch(`${stack.baseUrl}/api/history?token=${token}`)).json();
+    const history = History.parse(
+      await (await fetch(`${stack.baseUrl}/api/history?token=${token}`)).json(),
+    );
     assert.equal(history.messages.length, 4);
     client.close();
   } finally {
@@ -125,12 +131,14 @@ Deno.test(
       const client = await ChatClient.connect(stack.baseUrl, token);
       const done = await sendTurn(client, "l1", "Hello, little model");
       assert.equal(done.type, "done", JSON.stringify(done));
-      const content = (done.message as Frame).content as string;
+      const content = done.message.content;
       assert.ok(content.length > 0);
       assert.ok(client.frames.filter((f) => f.type === "delta").length >= 2);
       assert.equal(replyText(client.frames, "l1"), content);
-      const history = await (await fetch(`${stack.baseUrl}/api/history?token=${token}`)).json();
-      assert.deepEqual(history.messages.map((m: Frame) => m.role), ["user", "assistant"]);
+      const history = History.parse(
+        await (await fetch(`${stack.baseUrl}/api/history?token=${token}`)).json(),
+      );
+      assert.deepEqual(history.messages.map((m) => m.role), ["user", "assistant"]);
       client.close();
     } finally {
       await stack.stop();

@@ -1,27 +1,35 @@
 // The whole pipeline over real sockets: web server -> Redis Streams -> worker -> model -> back.
 import assert from "node:assert/strict";
 import { sessionKeys } from "../lib/redis/keys.ts";
-import { type Frame, framesFor, replyText, sendTurn } from "./support/chat.ts";
+import { doneOf, fetchHistory, framesFor, replyText, sendTurn } from "./support/chat.ts";
 import { echoReply } from "./fixtures/model_servers.ts";
-import { ChatClient, newSession, startStack } from "./support/stack.ts";
+import { ChatClient, newSession, type Stack, startStack } from "./support/stack.ts";
+import { waitFor } from "./support/wait.ts";
 
 const LONG = Array.from({ length: 120 }, (_, i) => `word${i}`).join(" ");
-const stack = await startStack({
-  workers: 1,
-  tokenDelayMs: 25,
-  reply: (body) => {
-    const last = body.messages.at(-1)?.content ?? "";
-    return last.startsWith("long") ? LONG : echoReply(last);
-  },
-  env: { MAX_MESSAGE_CHARS: "500" },
+
+// One stack for the whole file: every test makes its own session.
+let stack: Stack;
+let base: string;
+Deno.test.beforeAll(async () => {
+  stack = await startStack({
+    workers: 1,
+    tokenDelayMs: 25,
+    reply: (body) => {
+      const last = body.messages.at(-1)?.content ?? "";
+      return last.startsWith("long") ? LONG : echoReply(last);
+    },
+    env: { MAX_MESSAGE_CHARS: "500" },
+  });
+  base = stack.baseUrl;
 });
-const base = stack.baseUrl;
+Deno.test.afterAll(async () => {
+  await stack?.stop();
+});
 const opts = { sanitizeOps: false, sanitizeResources: false }; // the stack outlives each test
 
-async function history(token: string) {
-  const res = await fetch(`${base}/api/history`, { headers: { authorization: `Bearer ${token}` } });
-  return { status: res.status, body: await res.json() };
-}
+/** The session's history: fetchHistory asserts a 200 whose body matches the contract. */
+const history = (token: string) => fetchHistory(base, token);
 
 Deno.test("health reports redis and the worker's model", opts, async () => {
   const res = await fetch(`${base}/api/health`);
@@ -98,21 +106,20 @@ Deno.test("a full turn: ack, ordered deltas, done, history holds both once", opt
   let offset = 0;
   for (const d of deltas) {
     assert.equal(d.offset, offset);
-    offset += (d.text as string).length;
+    offset += d.text.length;
   }
-  const message = done.message as Frame;
+  const message = done.message;
   assert.equal(message.content, expected);
   assert.equal(message.role, "assistant");
-  const h = await history(token);
-  assert.equal(h.status, 200);
-  assert.equal(h.body.name, "Ada");
-  assert.deepEqual(h.body.messages.map((m: Frame) => [m.role, m.content]), [
+  const h = await history(token); // asserts the 200
+  assert.equal(h.name, "Ada");
+  assert.deepEqual(h.messages.map((m) => [m.role, m.content]), [
     ["user", "hello there"],
     ["assistant", expected],
   ]);
-  assert.ok(h.body.messages.every((m: Frame) => !Number.isNaN(Date.parse(m.timestamp as string))));
+  assert.ok(h.messages.every((m) => !Number.isNaN(Date.parse(m.timestamp))));
   // The events are resumable ids, in increasing order.
-  const events = [...deltas, done].map((f) => f.event as string);
+  const events = [...deltas, done].map((f) => f.event);
   assert.deepEqual([...events].sort(), events.slice().sort());
   client.close();
 });
@@ -122,7 +129,7 @@ Deno.test("the seed's WS /chat takes plain text frames", opts, async () => {
   const client = await ChatClient.connect(base, token, "/chat");
   client.send("plain words");
   const done = await client.waitFor((f) => f.type === "done");
-  assert.equal((done.message as Frame).content, echoReply("plain words"));
+  assert.equal(done.message.content, echoReply("plain words"));
   client.close();
 });
 
@@ -133,13 +140,15 @@ Deno.test("two clients at once each get only their own replies", opts, async () 
     sendTurn(ca, "same-id", "from alpha"),
     sendTurn(cb, "same-id", "from bravo"),
   ]);
-  assert.equal((da.message as Frame).content, echoReply("from alpha"));
-  assert.equal((db.message as Frame).content, echoReply("from bravo"));
+  assert.equal(da.type, "done");
+  assert.equal(db.type, "done");
+  assert.equal(da.message.content, echoReply("from alpha"));
+  assert.equal(db.message.content, echoReply("from bravo"));
   assert.equal(replyText(ca.frames, "same-id"), echoReply("from alpha"));
   assert.equal(replyText(cb.frames, "same-id"), echoReply("from bravo"));
-  assert.ok(!ca.frames.some((f) => String(f.text ?? "").includes("bravo")));
-  assert.equal((await history(a)).body.messages.length, 2);
-  assert.equal((await history(b)).body.messages.length, 2);
+  assert.ok(!ca.frames.some((f) => f.type === "delta" && f.text.includes("bravo")));
+  assert.equal((await history(a)).messages.length, 2);
+  assert.equal((await history(b)).messages.length, 2);
   ca.close();
   cb.close();
 });
@@ -179,11 +188,11 @@ Deno.test("bad frames get error frames and the socket stays usable", opts, async
     "invalid_frame",
     "invalid_frame",
   ]);
-  assert.ok(errors.every((e) => typeof e.message === "string" && (e.message as string).length > 5));
+  assert.ok(errors.every((e) => typeof e.message === "string" && e.message.length > 5));
   const done = await sendTurn(client, "ok", "still here?");
   assert.equal(done.type, "done");
   // Nothing that was refused reached history.
-  assert.deepEqual((await history(token)).body.messages.map((m: Frame) => m.content), [
+  assert.deepEqual((await history(token)).messages.map((m) => m.content), [
     "still here?",
     echoReply("still here?"),
   ]);
@@ -201,11 +210,11 @@ Deno.test("a resent turn id is answered once", opts, async () => {
   const client = await ChatClient.connect(base, token);
   client.send({ type: "message", id: "dup", content: "once please" });
   client.send({ type: "message", id: "dup", content: "once please" });
-  await client.waitFor((f) => f.id === "dup" && f.type === "done");
+  await client.waitFor(doneOf("dup"));
   await sendTurn(client, "after", "next"); // let any second reply show up first
   assert.equal(framesFor(client, "dup", "ack").length, 2);
   assert.equal(framesFor(client, "dup", "done").length, 1);
-  const messages = (await history(token)).body.messages as Frame[];
+  const messages = (await history(token)).messages;
   assert.deepEqual(messages.map((m) => m.content), [
     "once please",
     echoReply("once please"),
@@ -223,7 +232,7 @@ Deno.test("session keys share a sliding TTL", opts, async () => {
   const keys = sessionKeys(token);
   const all = [keys.session, keys.history, keys.turns, keys.replies];
   for (const key of all) await stack.redis.expire(key, 100);
-  assert.equal((await history(token)).status, 200); // activity
+  await history(token); // activity (history asserts its 200)
   for (const key of all) {
     const ttl = await stack.redis.ttl(key);
     assert.ok(ttl > 3500 && ttl <= 3600, `${key} ttl ${ttl}`);
@@ -237,16 +246,16 @@ Deno.test("resume after a reconnect replays exactly the missed events", opts, as
   await first.waitFor(() => framesFor(first, "r1", "delta").length >= 5);
   first.close();
   const seen = framesFor(first, "r1", "delta");
-  const last = seen.at(-1)!.event as string;
+  const last = seen.at(-1)!.event;
   await new Promise((r) => setTimeout(r, 300)); // more is written while we are away
   const second = await ChatClient.connect(base, token);
   second.send({ type: "resume", after: last });
-  const done = await second.waitFor((f) => f.id === "r1" && f.type === "done", 30_000);
+  const done = await second.waitFor(doneOf("r1"), 30_000);
   const all = [...seen, ...framesFor(second, "r1", "delta")];
   const events = all.map((f) => f.event);
   assert.equal(new Set(events).size, events.length, "no event twice");
   assert.equal(replyText(all, "r1"), LONG);
-  assert.equal((done.message as Frame).content, LONG);
+  assert.equal(done.message.content, LONG);
   second.close();
 });
 
@@ -257,17 +266,15 @@ Deno.test("stop ends a long reply early and keeps the partial text", opts, async
   client.send({ type: "message", id: "s1", content: "long please" });
   await client.waitFor(() => framesFor(client, "s1", "delta").length >= 3);
   client.send({ type: "stop", id: "s1" });
-  const done = await client.waitFor((f) => f.id === "s1" && f.type === "done");
+  const done = await client.waitFor(doneOf("s1"));
   assert.equal(done.stopped, true);
-  const content = (done.message as Frame).content as string;
+  const content = done.message.content;
   assert.ok(content.length > 0 && content.length < LONG.length / 2, `kept ${content.length}`);
   assert.ok(LONG.startsWith(content));
-  const messages = (await history(token)).body.messages as Frame[];
+  const messages = (await history(token)).messages;
   assert.equal(messages.at(-1)!.content, content);
   // The provider saw its stream cut: generation halted there, not just hidden from the user.
-  for (let i = 0; i < 40 && stack.model!.aborted === abortedBefore; i++) {
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await waitFor(() => stack.model!.aborted > abortedBefore, "the model stream to be cut", 2000);
   assert.ok(stack.model!.aborted > abortedBefore);
   client.close();
 });
@@ -280,16 +287,12 @@ Deno.test("a worker killed mid-reply: another finishes the turn, once", opts, as
   const victim = stack.workers.shift()!;
   await victim.kill(); // SIGKILL: no clean-up, the turn stays pending
   await stack.startWorker();
-  const done = await client.waitFor((f) => f.id === "k1" && f.type === "done", 40_000);
-  assert.equal((done.message as Frame).content, LONG);
+  const done = await client.waitFor(doneOf("k1"), 40_000);
+  assert.equal(done.message.content, LONG);
   assert.equal(replyText(client.frames, "k1"), LONG, "a client applying offsets shows it once");
-  const messages = (await history(token)).body.messages as Frame[];
+  const messages = (await history(token)).messages;
   assert.deepEqual(messages.map((m) => m.role), ["user", "assistant"]);
   assert.equal(messages[1].content, LONG);
   assert.equal(framesFor(client, "k1", "done").length, 1);
   client.close();
-});
-
-Deno.test("teardown", opts, async () => {
-  await stack.stop();
 });

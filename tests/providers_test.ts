@@ -6,7 +6,7 @@ import type { Message } from "../lib/contract/frames.ts";
 import { humanBotPrompt, recentWithinBudget } from "../lib/providers/context.ts";
 import { createHuggingFaceProvider, ReplyCutter } from "../lib/providers/huggingface.ts";
 import { createOpenAIProvider } from "../lib/providers/openai.ts";
-import { sseData } from "../lib/providers/turn_guard.ts";
+import { sseData } from "../lib/providers/sse.ts";
 import { ModelError, type ModelProvider, ModelUnavailableError } from "../lib/providers/types.ts";
 import {
   type ModelServer,

@@ -1,8 +1,10 @@
 // The queue's guarantees on a real redis-server: exactly one commit per turn even when a worker
 // presumed dead comes back, trimming that keeps what is still needed, batched delta writes.
 import assert from "node:assert/strict";
-import { REQUESTS_STREAM, sessionKeys } from "../lib/redis/keys.ts";
+import { REQUESTS_STREAM, sessionKeyList } from "../lib/redis/keys.ts";
 import { TurnQueue } from "../lib/redis/turn_queue.ts";
+import { decodeOutcome, UnexpectedOutcome } from "../lib/redis/script_runner.ts";
+import { ACCEPT_TURN } from "../lib/redis/scripts.ts";
 import { createRedis } from "../lib/redis/client.ts";
 import { ReplyWriter } from "../lib/worker/reply_writer.ts";
 import { readHistory } from "../lib/redis/history.ts";
@@ -34,10 +36,18 @@ Deno.test("a worker presumed dead cannot commit after another claimed its turn",
     await new Promise((r) => setTimeout(r, 20));
     const [claimed] = await queue.claimStale("rescuer", 10, 10);
     assert.equal(claimed.entryId, turn.entryId);
-    assert.deepEqual(await queue.heartbeat("slow", [turn]), [-1], "the slow one learns it lost it");
-    assert.equal(await queue.finishDone("slow", turn, "late reply", false), -3);
-    assert.equal(await queue.finishDone("rescuer", claimed, "the reply", false), 1);
-    assert.equal(await queue.finishDone("rescuer", claimed, "again", false), -3, "acked: no owner");
+    assert.deepEqual(
+      await queue.heartbeat("slow", [turn]),
+      ["lost"],
+      "the slow one learns it lost it",
+    );
+    assert.equal(await queue.finishDone("slow", turn, "late reply", false), "not_owner");
+    assert.equal(await queue.finishDone("rescuer", claimed, "the reply", false), "committed");
+    assert.equal(
+      await queue.finishDone("rescuer", claimed, "again", false),
+      "not_owner",
+      "acked: no owner",
+    );
     const history = await readHistory(queue.redis, token);
     assert.deepEqual(history.map((m) => m.content), ["hi", "the reply"]);
     const pending = await queue.redis.xpending(REQUESTS_STREAM, "workers", "-", "+", 10);
@@ -50,14 +60,14 @@ Deno.test("stop requests reach the worker through its heartbeat and its writes",
     const { token } = await createSession(queue.redis, "Ada", 3600);
     await queue.accept(token, "t1", "hi");
     const [turn] = await queue.read("w", 1);
-    assert.equal(await queue.append(turn, "Hel", 0), 0);
+    assert.equal(await queue.append(turn, "Hel", 0), "go_on");
     assert.equal(await queue.requestStop(token, "t1"), true);
-    assert.deepEqual(await queue.heartbeat("w", [turn]), [1]);
-    assert.equal(await queue.append(turn, "lo", 3), 1);
-    assert.equal(await queue.finishDone("w", turn, "Hello", true), 1);
+    assert.deepEqual(await queue.heartbeat("w", [turn]), ["stop"]);
+    assert.equal(await queue.append(turn, "lo", 3), "stop");
+    assert.equal(await queue.finishDone("w", turn, "Hello", true), "committed");
     assert.equal(await queue.requestStop(token, "t1"), false, "nothing left to stop");
-    await queue.redis.del(...Object.values(sessionKeys(token)));
-    assert.equal(await queue.append(turn, "x", 5), -1, "session gone");
+    await queue.redis.del(...sessionKeyList(token));
+    assert.equal(await queue.append(turn, "x", 5), "session_gone", "session gone");
   });
 });
 
@@ -98,4 +108,10 @@ Deno.test("fast tokens are batched into few writes, in order, with offsets", asy
     assert.equal(at, offset);
     offset += text.length;
   }
+});
+
+Deno.test("a script answer that is not one of its named outcomes is an error, not a guess", () => {
+  assert.equal(decodeOutcome(ACCEPT_TURN, "queued"), "queued");
+  assert.throws(() => decodeOutcome(ACCEPT_TURN, 1), UnexpectedOutcome);
+  assert.throws(() => decodeOutcome(ACCEPT_TURN, "committed"), /accept_turn answered "committed"/);
 });

@@ -1,7 +1,8 @@
 // Several web servers and several workers at once: every reply reaches the socket waiting for
 // it, whichever server holds it, and every turn is answered exactly once.
 import assert from "node:assert/strict";
-import { type Frame, framesFor, replyText, sendTurn } from "./support/chat.ts";
+import { History } from "../lib/contract/payloads.ts";
+import { doneOf, framesFor, replyText, sendTurn } from "./support/chat.ts";
 import { echoReply } from "./fixtures/model_servers.ts";
 import { ChatClient, newSession, startStack } from "./support/stack.ts";
 
@@ -23,7 +24,8 @@ Deno.test(
       await Promise.all(sessions.map(async ({ i, client }) => {
         for (let t = 0; t < 3; t++) {
           const done = await sendTurn(client, `turn-${t}`, `session ${i} turn ${t}`);
-          assert.equal((done.message as Frame).content, echoReply(`session ${i} turn ${t}`));
+          assert.equal(done.type, "done");
+          assert.equal(done.message.content, echoReply(`session ${i} turn ${t}`));
         }
       }));
       for (const { i, token, client } of sessions) {
@@ -31,7 +33,9 @@ Deno.test(
         for (let t = 0; t < 3; t++) {
           assert.equal(replyText(client.frames, `turn-${t}`), echoReply(`session ${i} turn ${t}`));
         }
-        const history = await (await fetch(`${stack.baseUrl}/api/history?token=${token}`)).json();
+        const history = History.parse(
+          await (await fetch(`${stack.baseUrl}/api/history?token=${token}`)).json(),
+        );
         assert.equal(history.messages.length, 6);
         client.close();
       }
@@ -53,8 +57,8 @@ Deno.test("a reply started on one web server is resumed on another", opts, async
     const seen = framesFor(first, "x", "delta");
     const second = await ChatClient.connect(stack.baseUrls[1], token);
     second.send({ type: "resume", after: seen.at(-1)!.event });
-    const done = await second.waitFor((f) => f.id === "x" && f.type === "done", 20_000);
-    assert.equal((done.message as Frame).content, long);
+    const done = await second.waitFor(doneOf("x"), 20_000);
+    assert.equal(done.message.content, long);
     assert.equal(replyText([...seen, ...framesFor(second, "x", "delta")], "x"), long);
     second.close();
   } finally {

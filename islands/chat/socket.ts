@@ -1,14 +1,7 @@
 // A WebSocket that comes back by itself: exponential backoff with jitter, an immediate retry when
 // the browser goes back online, and no retry once the server says the session is gone (1008).
+import type { LinkState } from "../../components/types.ts";
 import { backoffDelay } from "./events.ts";
-
-export type LinkState =
-  | { kind: "connecting"; attempt: number }
-  | { kind: "open" }
-  | { kind: "waiting"; retryAt: number; attempt: number }
-  | { kind: "offline" }
-  | { kind: "expired"; reason: string }
-  | { kind: "closed" };
 
 export interface SocketHandlers {
   onState(state: LinkState): void;
@@ -73,10 +66,6 @@ export class ReconnectingSocket {
   /** Skips the rest of a backoff wait (the person pressed "Retry now"). */
   retryNow(): void {
     if (!this.#stopped && !this.#ws) this.connect();
-  }
-
-  get isOpen(): boolean {
-    return this.#ws?.readyState === WebSocket.OPEN;
   }
 
   close(): void {

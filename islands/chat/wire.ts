@@ -1,4 +1,5 @@
-// Reads server frames in the browser with the same zod schemas the server writes them with.
+// The socket's frames as the browser sees them: server frames read with the same zod schemas the
+// server writes them with, client frames written, and the turn ids they carry.
 import { type ClientFrame, ServerFrame } from "../../lib/contract/frames.ts";
 
 export function parseServerFrame(data: unknown): ServerFrame | null {
@@ -14,3 +15,9 @@ export function parseServerFrame(data: unknown): ServerFrame | null {
 }
 
 export const encodeFrame = (frame: ClientFrame): string => JSON.stringify(frame);
+
+export const newTurnId = (): string =>
+  // randomUUID needs a secure context; a page opened over plain http on a LAN address has none.
+  globalThis.crypto?.randomUUID?.() ??
+    Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0"))
+      .join("");

@@ -13,7 +13,17 @@ export const Message = z.object({
 });
 export type Message = z.infer<typeof Message>;
 
-const turnId = z.string().check(z.trim(), z.minLength(1), z.maxLength(MAX_TURN_ID_CHARS));
+/**
+ * Client-made turn ids: URL-safe characters only. The server derives internal names from them with
+ * ":" (`<id>:stop`, `<id>:a`), so an id can never collide with one of those.
+ */
+export const TURN_ID = /^[A-Za-z0-9._~-]+$/;
+const turnId = z.string().check(
+  z.trim(),
+  z.minLength(1),
+  z.maxLength(MAX_TURN_ID_CHARS),
+  z.regex(TURN_ID, "Ids may only contain letters, digits and . _ ~ -"),
+);
 
 export const ClientMessage = z.object({
   type: z.literal("message"),

@@ -29,11 +29,6 @@ export const History = z.object({
 });
 export type History = z.infer<typeof History>;
 
-export const ApiError = z.object({
-  error: z.object({ code: z.string(), message: z.string() }),
-});
-export type ApiError = z.infer<typeof ApiError>;
-
 export const Health = z.object({
   status: z.enum(["ok", "degraded"]),
   redis: z.string(),

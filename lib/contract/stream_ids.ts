@@ -1,14 +1,14 @@
-// Raw stream replies ([id, [field, value, ...]]) turned into records.
-export type RawEntry = [string, string[]];
+// Redis stream ids ("<ms>-<seq>", each part a 64-bit unsigned integer) as the contract's event ids:
+// validation and ordering, pure so the server and the islands share them.
 
-export function fields(raw: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (let i = 0; i + 1 < raw.length; i += 2) out[raw[i]] = raw[i + 1];
-  return out;
+const MAX_U64 = (1n << 64n) - 1n;
+const STREAM_ID = /^(\d{1,20})-(\d{1,20})$/;
+
+/** True for an id Redis itself would accept: both parts within the unsigned 64-bit range. */
+export function isStreamId(id: string): boolean {
+  const m = STREAM_ID.exec(id);
+  return !!m && BigInt(m[1]) <= MAX_U64 && BigInt(m[2]) <= MAX_U64;
 }
-
-const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
-export const isStreamId = (id: string) => STREAM_ID.test(id);
 
 /**
  * Orders Redis stream ids ("<ms>-<seq>") numerically, part by part; "5" reads as "5-0". Pure, so

@@ -3,7 +3,8 @@
 import { endpointReady } from "./endpoint.ts";
 import type { Config } from "../config.ts";
 import { humanBotPrompt, recentWithinBudget } from "./context.ts";
-import { errorMessageOf, GuardedTurns, sseData } from "./turn_guard.ts";
+import { errorMessageOf, sseData } from "./sse.ts";
+import { GuardedTurns } from "./turn_guard.ts";
 import { type GenerateRequest, ModelError, type ModelProvider } from "./types.ts";
 
 /** Where the seed's model lived when HF_API_URL is unset but a token is given. */

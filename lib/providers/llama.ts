@@ -6,6 +6,7 @@ import type { Config } from "../config.ts";
 import { DEFAULT_MODEL_FILE } from "../config.ts";
 import type { Message } from "../contract/frames.ts";
 import { recentWithinBudget } from "./context.ts";
+import { GuardedTurns } from "./turn_guard.ts";
 import {
   type GenerateRequest,
   ModelError,
@@ -267,7 +268,13 @@ export function createLlamaProvider(config: Config): LlamaProvider {
     );
   }
 
-  async function* generate({ messages, signal }: GenerateRequest): AsyncGenerator<string> {
+  const turns = new GuardedTurns(config.MODEL_TIMEOUT_MS, "the local model");
+
+  function generate({ messages, signal }: GenerateRequest): AsyncGenerator<string> {
+    return turns.run(signal, (guard) => generateOn(messages, guard.signal));
+  }
+
+  async function* generateOn(messages: Message[], signal: AbortSignal): AsyncGenerator<string> {
     const { runtime, chatWrapper, pool } = await ensureLoaded();
     const sequence = await pool.acquire(signal);
     if (!sequence || closed) return;
@@ -332,6 +339,7 @@ export function createLlamaProvider(config: Config): LlamaProvider {
     },
     async close() {
       closed = true;
+      await turns.close();
       const state = await loading?.catch(() => undefined);
       if (!state) return;
       state.pool.close();

@@ -3,7 +3,8 @@
 import { endpointReady } from "./endpoint.ts";
 import type { Config } from "../config.ts";
 import { recentWithinBudget } from "./context.ts";
-import { errorMessageOf, GuardedTurns, sseData } from "./turn_guard.ts";
+import { errorMessageOf, sseData } from "./sse.ts";
+import { GuardedTurns } from "./turn_guard.ts";
 import { type GenerateRequest, ModelError, type ModelProvider } from "./types.ts";
 
 /**

@@ -1,55 +1,6 @@
-// Streaming-HTTP plumbing shared by the remote providers: a server-sent-events reader, the idle
-// timeout / Stop wiring of one request, and turning a failed response into a readable message.
-import { ModelError } from "./types.ts";
-
-/**
- * Yields the `data` of each server-sent event in `body` (multi-line data joined with "\n").
- * `onBytes` runs on every chunk received, so the caller can reset an idle timer on raw progress
- * rather than on whole events.
- */
-export async function* sseData(
-  body: ReadableStream<Uint8Array>,
-  onBytes?: () => void,
-): AsyncGenerator<string> {
-  const reader = body.getReader();
-  const decoder = new TextDecoder();
-  let buffer = "";
-  let data: string[] = [];
-  let hasData = false;
-  try {
-    while (true) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      onBytes?.();
-      buffer += decoder.decode(value, { stream: true });
-      let lineEnd: number;
-      while ((lineEnd = buffer.search(/\r\n|\n|\r/)) >= 0) {
-        // A "\r" at the very end may be the first half of a "\r\n" split across chunks.
-        if (buffer[lineEnd] === "\r" && lineEnd === buffer.length - 1) break;
-        const line = buffer.slice(0, lineEnd);
-        buffer = buffer.slice(lineEnd + (buffer.startsWith("\r\n", lineEnd) ? 2 : 1));
-        if (line === "") {
-          if (hasData) yield data.join("\n");
-          data = [];
-          hasData = false;
-        } else if (line.startsWith("data:")) {
-          data.push(line.slice(line.startsWith("data: ") ? 6 : 5));
-          hasData = true;
-        }
-        // Comments (":"), "event:", "id:" and "retry:" lines carry nothing the providers use.
-      }
-    }
-    // Be lenient with servers that end the last event without its blank line.
-    const rest = (buffer + decoder.decode()).replace(/\r$/, "");
-    if (rest.startsWith("data:")) {
-      data.push(rest.slice(rest.startsWith("data: ") ? 6 : 5));
-      hasData = true;
-    }
-    if (hasData) yield data.join("\n");
-  } finally {
-    await reader.cancel().catch(() => {});
-  }
-}
+// One guard for every provider's turns (remote and embedded alike): an idle timeout of
+// MODEL_TIMEOUT_MS, Stop, close(), an empty answer, and failures as readable ModelErrors.
+import { ModelError, ModelUnavailableError } from "./types.ts";
 
 /**
  * The life of one model request: one AbortSignal for fetch that fires when the caller stops the
@@ -81,10 +32,6 @@ export class TurnGuard {
     return this.#caller.aborted;
   }
 
-  get timedOut(): boolean {
-    return this.#timedOut;
-  }
-
   /** The server showed a sign of life: restart the idle clock. */
   touch(): void {
     clearTimeout(this.#timer);
@@ -95,14 +42,19 @@ export class TurnGuard {
     }, this.#idleMs);
   }
 
+  /** The error of a request that timed out, else null. */
+  timeout(what: string): ModelError | null {
+    if (!this.#timedOut || this.callerAborted) return null;
+    return new ModelError(`${what} timed out: nothing received for ${this.#idleMs} ms`);
+  }
+
   /** Maps whatever ended the request to the error the turn should fail with; null = stopped. */
-  failure(err: unknown, what: string): ModelError | null {
+  failure(err: unknown, what: string): ModelError | ModelUnavailableError | null {
     // Stopped by the caller, or the provider closed under it: end the turn quietly.
     if (this.callerAborted || this.#disposed) return null;
-    if (this.#timedOut) {
-      return new ModelError(`${what} timed out: nothing received for ${this.#idleMs} ms`);
-    }
-    if (err instanceof ModelError) return err;
+    const timeout = this.timeout(what);
+    if (timeout) return timeout;
+    if (err instanceof ModelError || err instanceof ModelUnavailableError) return err;
     const detail = err instanceof Error ? err.message : String(err);
     return new ModelError(`${what} failed: ${detail}`);
   }
@@ -122,6 +74,7 @@ export class TurnGuard {
  */
 export class GuardedTurns {
   readonly #active = new Set<TurnGuard>();
+  #closed = false;
 
   constructor(private readonly idleMs: number, private readonly label: string) {}
 
@@ -135,6 +88,7 @@ export class GuardedTurns {
     let produced = false;
     try {
       for await (const piece of request(guard)) {
+        guard.touch();
         if (!piece) continue;
         produced = true;
         yield piece;
@@ -147,29 +101,18 @@ export class GuardedTurns {
       this.#active.delete(guard);
       guard.dispose();
     }
-    if (!produced && !signal.aborted) throw new ModelError(`${this.label} sent an empty answer`);
+    // A request that ends quietly when its signal aborts (the embedded model) still timed out.
+    const timeout = guard.timeout(this.label);
+    if (timeout) throw timeout;
+    if (!produced && !signal.aborted && !this.#closed) {
+      throw new ModelError(`${this.label} sent an empty answer`);
+    }
   }
 
   close(): Promise<void> {
+    this.#closed = true;
     for (const guard of this.#active) guard.dispose();
     this.#active.clear();
     return Promise.resolve();
   }
-}
-
-/** The human-readable part of an error response from OpenAI, TGI or the HF Inference API. */
-export async function errorMessageOf(response: Response): Promise<string> {
-  const text = (await response.text()).trim();
-  let message = "";
-  try {
-    const body = JSON.parse(text);
-    const error = body?.error ?? body?.detail ?? body?.message;
-    if (typeof error === "string") message = error;
-    else if (Array.isArray(error)) message = error.map(String).join("; ");
-    else if (typeof error?.message === "string") message = error.message;
-  } catch {
-    // Not JSON: a proxy's HTML page or plain text; the start of it is still the best clue.
-  }
-  if (!message) message = text.replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim().slice(0, 300);
-  return message || response.statusText || "no details";
 }

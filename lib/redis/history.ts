@@ -2,7 +2,7 @@
 import type { Message } from "../contract/frames.ts";
 import { sessionKeys } from "./keys.ts";
 import type { Redis } from "./client.ts";
-import { fields, type RawEntry } from "../contract/stream_ids.ts";
+import { fields, type RawEntry } from "./stream_entries.ts";
 
 export function toMessage(f: Record<string, string>): Message {
   return {

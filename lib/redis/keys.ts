@@ -1,4 +1,5 @@
-// Every Redis key name in one place. All of a session's keys share its sliding TTL.
+// Every Redis key name in one place. All of a session's keys share its sliding TTL, and
+// sessionKeyList() is the one list of them that scripts, refreshes and expiry use.
 
 /** Turns queued by web servers, read by the worker consumer group. */
 export const REQUESTS_STREAM = "chat:requests";
@@ -15,7 +16,11 @@ export const sessionKeys = (token: string) => ({
   turns: `chat:t:${token}`,
   /** stream: reply events (delta, done, error); entry ids are the `event` ids used by resume */
   replies: `chat:r:${token}`,
-  /** rate limiter prefix for this session */
-  rate: `chat:rl:${token}`,
 });
 export type SessionKeys = ReturnType<typeof sessionKeys>;
+
+/** A session's keys in the order the Lua scripts expect them. */
+export function sessionKeyList(token: string): string[] {
+  const k = sessionKeys(token);
+  return [k.session, k.history, k.turns, k.replies];
+}

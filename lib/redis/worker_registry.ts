@@ -55,3 +55,11 @@ export async function modelAvailability(redis: Redis): Promise<ModelAvailability
     detail: "No worker is running. Start one with `deno task worker` (or use `deno task start`).",
   };
 }
+
+/** The registry as the worker uses it. */
+export function workerRegistry(redis: Redis) {
+  return {
+    announce: (consumer: string, status: WorkerStatus) => announce(redis, consumer, status),
+    withdraw: (consumer: string) => withdraw(redis, consumer),
+  };
+}

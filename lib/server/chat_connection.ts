@@ -1,43 +1,96 @@
-// One chat socket: validates client frames, queues turns, relays reply events in order.
+// One chat socket: validates client frames, queues turns, relays reply events in order, and
+// makes sure every turn it waits on ends (see turn_watch.ts), worker or not.
 import { ClientFrame, type ErrorCode, type ServerFrame } from "../contract/frames.ts";
-import type { Deps } from "./services.ts";
-import { toReplyEvent } from "../redis/reply_entry.ts";
-import { sessionKeys } from "../redis/keys.ts";
-import type { ReplyListener } from "./reply_relay.ts";
 import { isStreamId } from "../contract/stream_ids.ts";
+import type { Logger } from "../log.ts";
+import { sessionKeys } from "../redis/keys.ts";
+import { readReplyEntry, toReplyEvent } from "../redis/reply_entry.ts";
+import { MAX_FRAME_BYTES } from "./limits.ts";
+import type { ReplyListener } from "./reply_relay.ts";
+import type { Deps } from "./services.ts";
+import { TurnWatch } from "./turn_watch.ts";
+import { USER_MESSAGES } from "./user_messages.ts";
 
-export const MAX_FRAME_BYTES = 64 * 1024;
 /** After a resume, poll fast for a while even if this socket queued nothing itself. */
 const RESUME_FAST_MS = 5000;
+/** Beyond the claim idle time: how long a silent turn may wait for another worker to claim it. */
+const ORPHAN_MARGIN_MS = 3000;
 
 export class ChatConnection implements ReplyListener {
   readonly key: string;
-  #inFlight = new Set<string>();
   #fastUntil = 0;
   #queue: Promise<void> = Promise.resolve();
+  /** The last event this socket delivered: where to fall back to if a resume cursor fails. */
+  #delivered: string;
+  readonly #watch: TurnWatch;
 
   constructor(
     private socket: WebSocket,
     private token: string,
     public cursor: string,
     private deps: Deps,
+    private log: Logger,
   ) {
     this.key = sessionKeys(token).replies;
-    socket.onopen = () => deps.relay.add(this);
+    this.#delivered = cursor;
+    this.#watch = new TurnWatch(
+      (turn, mode) => this.#endAbandoned(turn, mode),
+      deps.config.WORKER_CLAIM_IDLE_MS + ORPHAN_MARGIN_MS,
+      undefined,
+      (err, turn) => log.warn("ending an abandoned turn failed", { turn, error: String(err) }),
+    );
+    socket.onopen = () => {
+      deps.relay.add(this);
+      this.#watchRunningTurns();
+    };
     socket.onmessage = (e) => this.#onFrame(e.data);
-    socket.onclose = () => deps.relay.remove(this);
-    socket.onerror = () => deps.relay.remove(this);
+    socket.onclose = () => this.#closed();
+    socket.onerror = () => this.#closed();
   }
 
   expecting(): boolean {
-    return this.#inFlight.size > 0 || Date.now() < this.#fastUntil;
+    return this.#watch.watching > 0 || Date.now() < this.#fastUntil;
   }
 
   deliver(event: string, fields: Record<string, string>): void {
-    const reply = toReplyEvent(fields);
-    if (!reply) return;
-    if (reply.type !== "delta" && reply.id) this.#inFlight.delete(reply.id);
-    this.#send({ ...reply, event } as ServerFrame);
+    this.#delivered = event;
+    const entry = readReplyEntry(fields);
+    if (!entry) return;
+    if (entry.type === "delta") this.#watch.expect(entry.id);
+    else this.#watch.settled(entry.id);
+    this.#send({ ...toReplyEvent(entry), event } as ServerFrame);
+  }
+
+  /** The relay could not read from `cursor` (a bad resume): go back to what this socket saw. */
+  cursorFailed(): void {
+    this.cursor = this.#delivered;
+    this.#error("invalid_frame", "That resume position is unknown; replaying from the last event.");
+  }
+
+  #closed(): void {
+    this.deps.relay.remove(this);
+    this.#watch.close();
+  }
+
+  /** Turns queued before this socket opened (a reload, another tab) are watched too. */
+  async #watchRunningTurns(): Promise<void> {
+    try {
+      for (const turn of await this.deps.queue.runningTurns(this.token)) this.#watch.expect(turn);
+    } catch (err) {
+      this.log.warn("reading running turns failed", { error: String(err) });
+    }
+  }
+
+  async #endAbandoned(turn: string, mode: "stop" | "orphan") {
+    const noWorkers = !(await this.deps.availability()).available;
+    const outcome = await this.deps.queue.endAbandoned(this.token, turn, mode, {
+      idleMs: this.deps.config.WORKER_CLAIM_IDLE_MS,
+      noWorkers,
+      error: { code: "model_error", message: USER_MESSAGES.interrupted },
+    });
+    if (outcome === "ended") this.log.warn("ended a turn no worker finished", { turn, mode });
+    if (outcome === "ended") this.deps.relay.wake();
+    return outcome;
   }
 
   #send(frame: ServerFrame): void {
@@ -59,8 +112,8 @@ export class ChatConnection implements ReplyListener {
     }
     // One frame at a time, so acks and errors come back in the order frames were sent.
     this.#queue = this.#queue.then(() => this.#handle(data)).catch((err) => {
-      console.error("chat: handling a frame failed:", err);
-      this.#error("internal_error", "Something went wrong on our side. Please try again.");
+      this.log.error("handling a frame failed", { error: String(err) });
+      this.#error("internal_error", USER_MESSAGES.internal);
     });
   }
 
@@ -76,15 +129,18 @@ export class ChatConnection implements ReplyListener {
         return await this.#message(f.id, f.content);
       } catch (err) {
         // Name the turn, so the client can offer a retry instead of waiting for a reply.
-        console.error("chat: queueing a turn failed:", err);
-        return this.#error("internal_error", "Your message could not be sent. Try again.", f.id);
+        this.log.error("queueing a turn failed", { turn: f.id, error: String(err) });
+        return this.#error("internal_error", USER_MESSAGES.notSent, f.id);
       }
     }
     if (f.type === "stop") {
       const stopping = await this.deps.queue.requestStop(this.token, f.id);
       if (!stopping) {
         this.#error("invalid_frame", "No reply is in progress for that message.", f.id);
+        return;
       }
+      this.#watch.stopped(f.id);
+      this.deps.relay.wake();
       return;
     }
     if (!isStreamId(f.after) && f.after !== "0") {
@@ -108,7 +164,8 @@ export class ChatConnection implements ReplyListener {
     }
     const model = await availability();
     if (!model.available) {
-      return this.#error("model_unavailable", model.detail ?? "No model is available.", id);
+      this.log.warn("turn refused: no model", { turn: id, detail: model.detail });
+      return this.#error("model_unavailable", USER_MESSAGES.noModel, id);
     }
     const limit = await ratelimit.limit(this.token);
     if (!limit.success) {
@@ -117,12 +174,15 @@ export class ChatConnection implements ReplyListener {
     }
     const accepted = await queue.accept(this.token, id, content);
     if (accepted === "session_gone") {
-      this.#error("session_expired", "Your session has expired. Start a new one.", id);
+      this.#error("session_expired", USER_MESSAGES.expired, id);
       this.socket.close(1008, "session_expired");
       return;
     }
     // A duplicate id is acknowledged again but never queued twice.
-    if (accepted === "queued") this.#inFlight.add(id);
+    if (accepted === "queued") {
+      this.#watch.expect(id);
+      this.log.info("turn queued", { turn: id });
+    }
     this.#send({ type: "ack", id });
     relay.wake();
   }

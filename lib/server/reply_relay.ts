@@ -3,8 +3,10 @@
 // nothing at all when no socket is open. Whichever server holds the socket reads the stream, so
 // replies reach the right socket with any number of web servers and workers.
 import { AdaptiveDelay, Waker } from "../backoff.ts";
+import { log } from "../log.ts";
 import type { Redis } from "../redis/client.ts";
-import { compareStreamIds, fields, type RawEntry } from "../contract/stream_ids.ts";
+import { compareStreamIds } from "../contract/stream_ids.ts";
+import { fields, type RawEntry } from "../redis/stream_entries.ts";
 
 export interface ReplyListener {
   /** The session's reply stream key. */
@@ -14,6 +16,8 @@ export interface ReplyListener {
   /** True while a reply is expected, which keeps polling fast. */
   expecting(): boolean;
   deliver(event: string, fields: Record<string, string>): void;
+  /** Redis refused to read from `cursor`: the listener moves it back to a position it trusts. */
+  cursorFailed(): void;
 }
 
 const KEYS_PER_READ = 500;
@@ -60,7 +64,7 @@ export class ReplyRelay {
         try {
           got = await this.#pollOnce();
         } catch (err) {
-          console.error("relay: polling replies failed:", err instanceof Error ? err.message : err);
+          log.error("relay: polling replies failed", { error: String(err) });
         }
         if (got) {
           this.#delay.hit();
@@ -88,10 +92,8 @@ export class ReplyRelay {
       const ids = chunk.map((k) =>
         byKey.get(k)!.map((l) => l.cursor).reduce((a, b) => compareStreamIds(a, b) <= 0 ? a : b)
       );
-      const raw = await this.redis.xread(chunk, ids, { count: 200 }) as unknown as
-        | [string, RawEntry[]][]
-        | null;
-      for (const [key, entries] of raw ?? []) {
+      const raw = await this.#read(chunk, ids, byKey);
+      for (const [key, entries] of raw) {
         if (!entries.length) continue;
         got = true;
         for (const listener of byKey.get(key) ?? []) {
@@ -105,5 +107,34 @@ export class ReplyRelay {
       }
     }
     return got;
+  }
+
+  /**
+   * One XREAD for many sockets. Should Redis refuse it (an id it cannot parse), each key is read
+   * on its own and only the listeners of a key that still fails are told to move their cursor,
+   * so one socket can never stall the replies of the others.
+   */
+  async #read(
+    keys: string[],
+    ids: string[],
+    byKey: Map<string, ReplyListener[]>,
+  ): Promise<[string, RawEntry[]][]> {
+    type Reply = [string, RawEntry[]][] | null;
+    try {
+      return (await this.redis.xread(keys, ids, { count: 200 }) as unknown as Reply) ?? [];
+    } catch (err) {
+      if (keys.length === 1 && !/stream id/i.test(String(err))) throw err;
+      const out: [string, RawEntry[]][] = [];
+      for (let i = 0; i < keys.length; i++) {
+        try {
+          const raw = await this.redis.xread(keys[i], ids[i], { count: 200 }) as unknown as Reply;
+          out.push(...(raw ?? []));
+        } catch (keyErr) {
+          if (!/stream id/i.test(String(keyErr))) throw keyErr;
+          for (const listener of byKey.get(keys[i]) ?? []) listener.cursorFailed();
+        }
+      }
+      return out;
+    }
   }
 }

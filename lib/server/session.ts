@@ -1,6 +1,6 @@
 // Sessions: an unguessable token naming a handful of Redis keys that share one sliding TTL.
 import { encodeBase64Url } from "./base64url.ts";
-import { sessionKeys } from "../redis/keys.ts";
+import { sessionKeyList, sessionKeys } from "../redis/keys.ts";
 import type { SessionInfo } from "../contract/payloads.ts";
 import type { Redis } from "../redis/client.ts";
 
@@ -41,10 +41,9 @@ export async function touchSession(
   ttl: number,
 ): Promise<Session | null> {
   if (!isWellFormedToken(token)) return null;
-  const keys = sessionKeys(token);
   const p = redis.pipeline();
-  p.hmget(keys.session, "name", "session_start");
-  for (const key of [keys.session, keys.history, keys.turns, keys.replies]) p.expire(key, ttl);
+  p.hmget(sessionKeys(token).session, "name", "session_start");
+  for (const key of sessionKeyList(token)) p.expire(key, ttl);
   // Raw replies (automaticDeserialization is off): HMGET answers [name, session_start].
   const [[name, session_start]] = await p.exec<[[string | null, string | null], ...number[]]>();
   if (!name || !session_start) return null;

@@ -2,7 +2,8 @@
 // latency), later pieces gather while a write is in flight or younger than `batchMs`, so a fast
 // model costs a bounded number of Redis requests per second and never a resend of the whole text.
 
-export type AppendOutcome = "go_on" | "stop" | "session_gone" | "not_streaming";
+import { log } from "../log.ts";
+import type { AppendOutcome } from "../redis/turn_queue.ts";
 
 export class ReplyWriter {
   #pending = "";
@@ -54,7 +55,7 @@ export class ReplyWriter {
     this.#offset += text.length;
     this.#lastWrite = Date.now();
     this.#inFlight = this.write(text, offset).then(this.onOutcome, (err) => {
-      console.error("worker: writing a delta failed:", err);
+      log.error("writing a delta failed", { error: String(err) });
     }).finally(() => {
       this.#inFlight = null;
       if (this.#pending) this.#schedule();

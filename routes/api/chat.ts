@@ -1,19 +1,41 @@
-// WS /api/chat?token=: authenticates, then hands the socket to a ChatConnection.
+// WS /api/chat?token=: checks the Origin, authenticates, then hands the socket to a ChatConnection.
 import type { Context } from "hono";
-import type { AppEnv } from "../../lib/server/services.ts";
 import { sessionKeys } from "../../lib/redis/keys.ts";
+import { ChatConnection } from "../../lib/server/chat_connection.ts";
+import { SOCKET_IDLE_TIMEOUT_S } from "../../lib/server/limits.ts";
+import type { AppEnv } from "../../lib/server/services.ts";
 import { touchSession } from "../../lib/server/session.ts";
 import { apiError } from "../_errors.ts";
-import { ChatConnection } from "../../lib/server/chat_connection.ts";
+
+/**
+ * A browser always sends Origin: another site's page must not drive a visitor's chat. Clients that
+ * send none (scripts, servers) carry their token themselves and are not affected.
+ */
+export function originAllowed(c: Context<AppEnv>, allowed: string[]): boolean {
+  const origin = c.req.header("origin");
+  if (!origin) return true;
+  if (allowed.includes(origin)) return true;
+  try {
+    // Our own origin: same host as the request (the scheme may differ behind a TLS proxy).
+    return new URL(origin).host === (c.req.header("host") ?? new URL(c.req.url).host);
+  } catch {
+    return false;
+  }
+}
 
 export async function handler(c: Context<AppEnv>) {
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
     return apiError(c, 426, "upgrade_required", "This endpoint speaks WebSocket only.");
   }
   const { redis, config } = c.var.deps;
+  if (!originAllowed(c, config.ALLOWED_ORIGINS)) {
+    return apiError(c, 403, "forbidden_origin", "This page may not open a chat here.");
+  }
   const token = c.req.query("token");
   const session = token ? await touchSession(redis, token, config.SESSION_TTL_SECONDS) : null;
-  const { socket, response } = Deno.upgradeWebSocket(c.req.raw);
+  const { socket, response } = Deno.upgradeWebSocket(c.req.raw, {
+    idleTimeout: SOCKET_IDLE_TIMEOUT_S,
+  });
   if (!session) {
     // The close code only reaches the client over an open socket, so upgrade first.
     socket.onopen = () =>
@@ -27,6 +49,6 @@ export async function handler(c: Context<AppEnv>) {
     "-",
     1,
   ) as unknown as [string, string[]][];
-  new ChatConnection(socket, session.token, last?.[0]?.[0] ?? "0-0", c.var.deps);
+  new ChatConnection(socket, session.token, last?.[0]?.[0] ?? "0-0", c.var.deps, c.var.log);
   return response;
 }

@@ -16,7 +16,7 @@ export async function handler(c: Context<AppEnv>) {
       ...(model.available ? {} : { detail: model.detail }),
     };
   } catch (err) {
-    console.error("health: redis failed:", err instanceof Error ? err.message : err);
+    c.var.log.error("health: redis failed", { error: String(err) });
     body = {
       status: "degraded",
       redis: "unreachable",

@@ -3,6 +3,7 @@ import type { Context } from "hono";
 import type { AppEnv } from "../../lib/server/services.ts";
 import { TokenRequest } from "../../lib/contract/payloads.ts";
 import { createSession } from "../../lib/server/session.ts";
+import { clientAddress } from "../../lib/server/client_address.ts";
 import { apiError } from "../_errors.ts";
 
 async function readName(c: Context<AppEnv>): Promise<unknown> {
@@ -22,7 +23,13 @@ export async function handler(c: Context<AppEnv>) {
   if (!parsed.success) {
     return apiError(c, 400, "invalid_name", parsed.error.issues[0]?.message ?? "Invalid name.");
   }
-  const { redis, config } = c.var.deps;
+  const { redis, config, sessionRatelimit } = c.var.deps;
+  const limit = await sessionRatelimit.limit(clientAddress(c, config.TRUST_PROXY));
+  if (!limit.success) {
+    const wait = Math.max(1, Math.ceil((limit.reset - Date.now()) / 1000));
+    c.header("Retry-After", String(wait));
+    return apiError(c, 429, "rate_limited", `Too many new sessions. Try again in ${wait} s.`);
+  }
   const session = await createSession(redis, parsed.data.name, config.SESSION_TTL_SECONDS);
   return c.json(session, 201);
 }

@@ -4,7 +4,13 @@
 import { createRedis, type Redis, type RedisEndpoint } from "../../lib/redis/client.ts";
 import { type Bridge, startBridge } from "../../dev/bridge.ts";
 import { freePort, type RedisServer, startRedisServer } from "../../dev/redis_server.ts";
-import { type ModelServer, type OpenAIServerOptions, startOpenAIServer } from "../fixtures/model_servers.ts";
+import {
+  type ModelServer,
+  type OpenAIServerOptions,
+  startOpenAIServer,
+} from "../fixtures/model_servers.ts";
+import { ServerFrame } from "../../lib/contract/frames.ts";
+import { waitFor } from "./wait.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 
@@ -64,26 +70,31 @@ function spawn(script: string, env: Record<string, string>): Proc {
   return { child, kill: () => signal("SIGKILL"), stop: () => signal("SIGTERM") };
 }
 
-async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+/** Startup checks: a refused connection (the process is not listening yet) counts as "not yet". */
+const notYet = (check: () => Promise<boolean>) => () => check().catch(() => false);
 
-const healthOk = (url: string) => async () => {
-  const res = await fetch(`${url}/api/health`);
-  await res.body?.cancel();
-  return res.status === 200;
-};
+const healthOk = (url: string) =>
+  notYet(async () => {
+    const res = await fetch(`${url}/api/health`);
+    await res.body?.cancel();
+    return res.status === 200;
+  });
 
-const workerAnnounced = (url: string) => async () => {
-  const res = await fetch(`${url}/api/health`);
-  const body = await res.json();
-  return !String(body.detail ?? "").includes("No worker is running");
-};
+const workerAnnounced = (url: string) =>
+  notYet(async () => {
+    const res = await fetch(`${url}/api/health`);
+    const body = await res.json();
+    return !String(body.detail ?? "").includes("No worker is running");
+  });
+
+const anyResponse = (url: string) =>
+  notYet(async () => {
+    const res = await fetch(`${url}/api/health`);
+    await res.body?.cancel();
+    return true;
+  });
+
+const STARTUP_MS = 30_000;
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const redisServer: RedisServer = await startRedisServer();
@@ -99,6 +110,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     HOST: "127.0.0.1",
     WORKER_CLAIM_IDLE_MS: "2000",
     RATE_LIMIT_PER_MINUTE: "1000",
+    SESSION_RATE_LIMIT_PER_MINUTE: "100000",
     ...(model
       ? { MODEL_PROVIDER: "openai", OPENAI_BASE_URL: model.url, OPENAI_MODEL: "local" }
       : {}),
@@ -115,17 +127,14 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     return Promise.resolve(w);
   };
   for (let i = 0; i < (opts.workers ?? 1); i++) await startWorker();
-  const anyResponse = (url: string) => async () => {
-    const res = await fetch(`${url}/api/health`);
-    await res.body?.cancel();
-    return true;
-  };
   try {
-    for (const url of baseUrls) await waitFor(anyResponse(url), `web server ${url}`);
+    for (const url of baseUrls) await waitFor(anyResponse(url), `web server ${url}`, STARTUP_MS);
     if (workers.length && !opts.allowNoModel) {
-      await waitFor(healthOk(baseUrls[0]), "a ready worker");
+      await waitFor(healthOk(baseUrls[0]), "a ready worker", STARTUP_MS);
     }
-    if (opts.allowNoModel) await waitFor(workerAnnounced(baseUrls[0]), "a worker's announcement");
+    if (opts.allowNoModel) {
+      await waitFor(workerAnnounced(baseUrls[0]), "a worker's announcement", STARTUP_MS);
+    }
   } catch (err) {
     await Promise.all([...servers, ...workers].map((p) => p.kill()));
     await bridge.close();
@@ -146,7 +155,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     async restartServer() {
       await servers[0].kill();
       servers[0] = spawn("main.ts", { ...baseEnv, PORT: String(ports[0]) });
-      await waitFor(anyResponse(baseUrls[0]), "the restarted web server");
+      await waitFor(anyResponse(baseUrls[0]), "the restarted web server", STARTUP_MS);
     },
     async stop() {
       await Promise.all([...servers, ...workers].map((p) => p.stop()));
@@ -157,23 +166,34 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   };
 }
 
-/** A minimal chat client over a real WebSocket, collecting every frame it gets. */
+/**
+ * A minimal chat client over a real WebSocket, collecting every frame it gets. Frames are checked
+ * against the contract's `ServerFrame` schema: a malformed one fails the next `waitFor` or `close`.
+ */
 export class ChatClient {
-  frames: Record<string, unknown>[] = [];
+  frames: ServerFrame[] = [];
   closed: Promise<CloseEvent>;
   #ws: WebSocket;
   #waiters: (() => void)[] = [];
+  #malformed: Error | null = null;
 
   private constructor(ws: WebSocket) {
     this.#ws = ws;
     ws.onmessage = (e) => {
-      this.frames.push(JSON.parse(e.data));
-      for (const w of this.#waiters.splice(0)) w();
+      const parsed = ServerFrame.safeParse(parseJson(e.data));
+      if (parsed.success) this.frames.push(parsed.data);
+      else {
+        this.#malformed ??= new Error(
+          `malformed frame from the server: ${String(e.data).slice(0, 500)}\n` +
+            JSON.stringify(parsed.error.issues),
+        );
+      }
+      this.#wake();
     };
     this.closed = new Promise((r) =>
       ws.addEventListener("close", (e) => {
         r(e);
-        for (const w of this.#waiters.splice(0)) w();
+        this.#wake();
       })
     );
   }
@@ -196,32 +216,45 @@ export class ChatClient {
     return this.#ws.readyState === WebSocket.OPEN;
   }
 
+  /** Closes the socket; throws if a malformed frame arrived. */
   close(): void {
     this.#ws.close();
+    if (this.#malformed) throw this.#malformed;
   }
 
   /** Waits until a frame satisfies `pred` (or the socket closes), returning it. */
-  async waitFor(
-    pred: (f: Record<string, unknown>) => boolean,
-    timeoutMs = 15_000,
-  ): Promise<Record<string, unknown>> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = this.frames.find(pred);
-      if (found) return found;
-      if (this.#ws.readyState === WebSocket.CLOSED) throw new Error("socket closed while waiting");
-      const left = deadline - Date.now();
-      if (left <= 0) {
-        throw new Error(`timed out; frames so far: ${JSON.stringify(this.frames).slice(0, 2000)}`);
-      }
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, left);
-        this.#waiters.push(() => {
-          clearTimeout(t);
-          r();
-        });
-      });
-    }
+  waitFor<F extends ServerFrame>(pred: (f: ServerFrame) => f is F, timeoutMs?: number): Promise<F>;
+  waitFor(pred: (f: ServerFrame) => boolean, timeoutMs?: number): Promise<ServerFrame>;
+  async waitFor(pred: (f: ServerFrame) => boolean, timeoutMs = 15_000): Promise<ServerFrame> {
+    let found: ServerFrame | undefined;
+    await waitFor(
+      () => {
+        if (this.#malformed) throw this.#malformed;
+        found = this.frames.find(pred);
+        if (found) return true;
+        if (this.#ws.readyState === WebSocket.CLOSED) {
+          throw new Error("socket closed while waiting");
+        }
+        return false;
+      },
+      () => `a frame; frames so far: ${JSON.stringify(this.frames).slice(0, 2000)}`,
+      timeoutMs,
+      // Checked on every frame and on close, so no polling is needed (benchmarks time this).
+      { intervalMs: Infinity, changed: () => new Promise((r) => this.#waiters.push(r)) },
+    );
+    return found!;
+  }
+
+  #wake(): void {
+    for (const w of this.#waiters.splice(0)) w();
+  }
+}
+
+function parseJson(data: unknown): unknown {
+  try {
+    return JSON.parse(String(data));
+  } catch {
+    return data;
   }
 }
 

@@ -1,0 +1,47 @@
+// Runs the Lua scripts of scripts.ts (EVALSHA, falling back to EVAL once) and decodes what they
+// return into their named outcomes: the one place a script's raw reply is looked at.
+import type { Redis } from "./client.ts";
+import type { Script } from "./scripts.ts";
+
+export class UnexpectedOutcome extends Error {
+  override name = "UnexpectedOutcome";
+}
+
+/** The script's outcome, or UnexpectedOutcome for anything it does not declare. */
+export function decodeOutcome<O extends string>(script: Script<O>, raw: unknown): O {
+  if (typeof raw === "string" && (script.outcomes as readonly string[]).includes(raw)) {
+    return raw as O;
+  }
+  throw new UnexpectedOutcome(`script ${script.name} answered ${JSON.stringify(raw)}`);
+}
+
+export class ScriptRunner {
+  #loaded = new Map<Script<string>, ReturnType<Redis["createScript"]>>();
+
+  constructor(private readonly redis: Redis) {}
+
+  #script(script: Script<string>) {
+    let s = this.#loaded.get(script);
+    if (!s) {
+      s = this.redis.createScript<unknown>(script.lua);
+      this.#loaded.set(script, s);
+    }
+    return s;
+  }
+
+  /** Runs a script that answers one outcome. */
+  async run<O extends string>(script: Script<O>, keys: string[], args: string[]): Promise<O> {
+    return decodeOutcome(script, await this.#script(script).exec(keys, args));
+  }
+
+  /** Runs a script that answers one outcome per item. */
+  async runEach<O extends string>(
+    script: Script<O>,
+    keys: string[],
+    args: string[],
+  ): Promise<O[]> {
+    const raw = await this.#script(script).exec(keys, args);
+    if (!Array.isArray(raw)) throw new UnexpectedOutcome(`script ${script.name} answered no list`);
+    return raw.map((r) => decodeOutcome(script, r));
+  }
+}

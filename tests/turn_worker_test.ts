@@ -1,0 +1,87 @@
+// The worker without a process: its decisions as pure functions, and a TurnWorker driven in this
+// test against a real redis-server (through the REST bridge) with a scripted provider.
+import assert from "node:assert/strict";
+import { startBridge } from "../dev/bridge.ts";
+import { startRedisServer } from "../dev/redis_server.ts";
+import type { GenerateRequest, ModelProvider } from "../lib/providers/types.ts";
+import { createRedis } from "../lib/redis/client.ts";
+import { readHistory } from "../lib/redis/history.ts";
+import { TurnQueue } from "../lib/redis/turn_queue.ts";
+import { workerRegistry } from "../lib/redis/worker_registry.ts";
+import { createSession } from "../lib/server/session.ts";
+import { endTurn, MAX_DELIVERIES, startTurn } from "../lib/worker/decisions.ts";
+import { TurnWorker } from "../lib/worker/turn_worker.ts";
+import { waitFor } from "./support/wait.ts";
+
+Deno.test("startTurn: malformed entries are acked, repeat offenders given up, no model refused", () => {
+  const turn = { token: "t", turn: "u1" };
+  assert.equal(startTurn({ token: "", turn: "u1" }, false, 1, true).kind, "ack_only");
+  assert.equal(startTurn(turn, true, MAX_DELIVERIES + 1, true).kind, "give_up");
+  assert.equal(startTurn(turn, false, MAX_DELIVERIES + 1, true).kind, "run", "only claims count");
+  assert.equal(startTurn(turn, false, 1, false).kind, "model_unavailable");
+  assert.equal(startTurn(turn, true, 2, true).kind, "run");
+});
+
+Deno.test("endTurn: stop keeps the text, a lost or shutdown turn is left, silence is an error", () => {
+  assert.deepEqual(endTurn("stop", "Hel", true), { kind: "done", stopped: true });
+  assert.deepEqual(endTurn("stop", "", true), { kind: "done", stopped: true });
+  assert.deepEqual(endTurn(null, "Hello", true), { kind: "done", stopped: false });
+  for (const reason of ["lost", "not_streaming", "shutdown"] as const) {
+    assert.deepEqual(endTurn(reason, "Hel", true), { kind: "leave" });
+  }
+  assert.equal(endTurn(null, "  ", true).kind, "failed");
+  assert.deepEqual(endTurn(null, "", false), { kind: "done", stopped: false }, "session gone");
+});
+
+/** A provider that answers every turn with `words`, one word per `delayMs`. */
+function scripted(words: string[], delayMs = 5): ModelProvider & { seen: string[][] } {
+  const seen: string[][] = [];
+  return {
+    name: "scripted/test",
+    seen,
+    ready: () => Promise.resolve(),
+    async *generate({ messages, signal }: GenerateRequest) {
+      seen.push(messages.map((m) => m.content));
+      for (const word of words) {
+        if (signal.aborted) return;
+        await new Promise((r) => setTimeout(r, delayMs));
+        yield word;
+      }
+    },
+    close: () => Promise.resolve(),
+  };
+}
+
+Deno.test("a TurnWorker answers a queued turn, commits it once and stops in order", async () => {
+  const server = await startRedisServer();
+  const bridge = await startBridge({ redisPort: server.port, token: "t" });
+  const redis = createRedis({ url: bridge.url, token: "t" });
+  const queue = new TurnQueue(redis, 3600);
+  const provider = scripted(["Hello", " there", "."]);
+  const lines: string[] = [];
+  const worker = new TurnWorker({
+    queue,
+    provider,
+    registry: workerRegistry(redis),
+    history: (token) => readHistory(redis, token),
+  }, { concurrency: 2, claimIdleMs: 5000, consumer: "w-test", log: (l) => lines.push(l) });
+  const running = worker.run();
+  try {
+    const { token } = await createSession(redis, "Ada", 3600);
+    assert.equal(await queue.accept(token, "u1", "Hi"), "queued");
+    await waitFor(async () => (await readHistory(redis, token)).length === 2, "the reply");
+    const history = await readHistory(redis, token);
+    assert.deepEqual(history.map((m) => [m.role, m.content]), [
+      ["user", "Hi"],
+      ["assistant", "Hello there."],
+    ]);
+    assert.deepEqual(provider.seen, [["Hi"]], "the model saw the conversation up to the turn");
+    assert.ok(lines.some((l) => l.includes("model ready: scripted/test")), lines.join("\n"));
+  } finally {
+    await worker.stop(1000);
+    await running;
+    await bridge.close();
+    await server.stop();
+  }
+  assert.equal(worker.modelReady, true);
+});

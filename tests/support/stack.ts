@@ -42,21 +42,35 @@ export interface Stack {
   model: ModelServer | null;
   workers: Proc[];
   startWorker(env?: Record<string, string>): Promise<Proc>;
+  /** What every process of this stack printed so far (JSON log lines). */
+  logs(): string;
   /** Kills the first web server and starts it again on the same port. */
   restartServer(): Promise<void>;
   stop(): Promise<void>;
 }
 
-function spawn(script: string, env: Record<string, string>): Proc {
+async function collect(stream: ReadableStream<Uint8Array>, captured: string[], echo: boolean) {
+  const decoder = new TextDecoder();
+  for await (const chunk of stream) {
+    const text = decoder.decode(chunk, { stream: true });
+    captured.push(text);
+    if (echo) Deno.stderr.writeSync(chunk);
+  }
+}
+
+/** Starts a process of the product; what it prints goes to `captured` (and stderr with STACK_LOG=1). */
+function spawn(script: string, env: Record<string, string>, captured: string[]): Proc {
   const verbose = Deno.env.get("STACK_LOG") === "1";
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--quiet", script],
     cwd: ROOT,
-    env: { NO_COLOR: "1", ...env },
+    env: { NO_COLOR: "1", LOG_FORMAT: "json", ...env },
     stdin: "null",
-    stdout: verbose ? "inherit" : "null",
-    stderr: verbose ? "inherit" : "null",
+    stdout: "piped",
+    stderr: "piped",
   }).spawn();
+  collect(child.stdout, captured, verbose).catch(() => {});
+  collect(child.stderr, captured, verbose).catch(() => {});
   let done = false;
   const exited = child.status.then(() => done = true);
   const signal = async (sig: Deno.Signal) => {
@@ -104,6 +118,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   });
   const endpoint = { url: bridge.url, token: bridge.token };
   const model = opts.modelEnv ? null : await startOpenAIServer(opts);
+  const logs: string[] = [];
   const baseEnv: Record<string, string> = {
     UPSTASH_REDIS_REST_URL: endpoint.url,
     UPSTASH_REDIS_REST_TOKEN: endpoint.token,
@@ -119,10 +134,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   };
   const ports = Array.from({ length: opts.servers ?? 1 }, freePort);
   const baseUrls = ports.map((p) => `http://127.0.0.1:${p}`);
-  const servers = ports.map((p) => spawn("main.ts", { ...baseEnv, PORT: String(p) }));
+  const servers = ports.map((p) => spawn("main.ts", { ...baseEnv, PORT: String(p) }, logs));
   const workers: Proc[] = [];
   const startWorker = (env: Record<string, string> = {}) => {
-    const w = spawn("worker.ts", { ...baseEnv, ...env });
+    const w = spawn("worker.ts", { ...baseEnv, ...env }, logs);
     workers.push(w);
     return Promise.resolve(w);
   };
@@ -152,9 +167,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     model,
     workers,
     startWorker,
+    logs: () => logs.join(""),
     async restartServer() {
       await servers[0].kill();
-      servers[0] = spawn("main.ts", { ...baseEnv, PORT: String(ports[0]) });
+      servers[0] = spawn("main.ts", { ...baseEnv, PORT: String(ports[0]) }, logs);
       await waitFor(anyResponse(baseUrls[0]), "the restarted web server", STARTUP_MS);
     },
     async stop() {

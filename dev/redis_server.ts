@@ -1,5 +1,5 @@
 // Starts a private redis-server for local development and tests.
-import { RespConnection } from "./resp.ts";
+import { RespConnection, RespError } from "./resp.ts";
 
 export interface RedisServerOptions {
   /** Fixed port; default: a free one (retried if another process grabs it first). */
@@ -8,10 +8,23 @@ export interface RedisServerOptions {
   dir?: string;
   /** Keep data on disk (AOF, fsync every second). Default: in-memory only. */
   persist?: boolean;
+  /**
+   * `requirepass`: `true` generates one, a string is used as it is. Default: none, so tests that
+   * connect without one keep working. It reaches redis-server on stdin, never on its command line.
+   */
+  password?: boolean | string;
+  /**
+   * Own session and process group, so a terminal's Ctrl+C (sent to the whole foreground group)
+   * reaches only us and we decide when Redis stops. Default false: tests want it to die with them.
+   */
+  detached?: boolean;
 }
 
 export interface RedisServer {
   port: number;
+  pid: number;
+  /** What clients must AUTH with; undefined when the server has no password. */
+  password?: string;
   /** `redis://127.0.0.1:<port>` */
   url: string;
   /** Graceful shutdown (SIGTERM, SIGKILL after 10 s); resolves once the process has exited. */
@@ -49,7 +62,20 @@ export function freePort(): number {
   return port;
 }
 
+/** A redis.conf line; every byte escaped so nothing in the value can end or extend the line. */
+function configLine(name: string, value: string): string {
+  const hex = Array.from(
+    new TextEncoder().encode(value),
+    (b) => `\\x${b.toString(16).padStart(2, "0")}`,
+  );
+  return `${name} "${hex.join("")}"\n`;
+}
+
 export async function startRedisServer(opts: RedisServerOptions = {}): Promise<RedisServer> {
+  const password = opts.password === true
+    ? Array.from(crypto.getRandomValues(new Uint8Array(24)), (b) => b.toString(16).padStart(2, "0"))
+      .join("")
+    : opts.password || undefined;
   const ownDir = opts.dir === undefined;
   const dir = opts.dir ?? await Deno.makeTempDir({ prefix: "redis-server-" });
   if (!ownDir) await Deno.mkdir(dir, { recursive: true });
@@ -59,7 +85,7 @@ export async function startRedisServer(opts: RedisServerOptions = {}): Promise<R
     for (let i = 0; i < attempts; i++) {
       const port = opts.port ?? freePort();
       try {
-        return await launch(port, dir, opts.persist ?? false, ownDir);
+        return await launch({ ...opts, port, dir, password }, ownDir);
       } catch (err) {
         if (err instanceof Deno.errors.NotFound) throw new Error(INSTALL_HINT);
         lastError = err instanceof Error ? err : new Error(String(err));
@@ -73,13 +99,19 @@ export async function startRedisServer(opts: RedisServerOptions = {}): Promise<R
   throw lastError ?? new Error("redis-server did not start");
 }
 
-async function launch(
-  port: number,
-  dir: string,
-  persist: boolean,
-  removeDir: boolean,
-): Promise<RedisServer> {
+interface LaunchOptions {
+  port: number;
+  dir: string;
+  persist?: boolean;
+  password?: string;
+  detached?: boolean;
+}
+
+async function launch(opts: LaunchOptions, removeDir: boolean): Promise<RedisServer> {
+  const { port, dir, password } = opts;
   const args = [
+    // `-` reads more configuration from stdin: where the password goes, away from `ps`.
+    ...(password === undefined ? [] : ["-"]),
     "--port",
     String(port),
     "--bind",
@@ -92,17 +124,25 @@ async function launch(
     dir,
     "--loglevel",
     "warning",
-    ...(persist
+    ...(opts.persist
       ? ["--appendonly", "yes", "--appendfsync", "everysec"]
       : ["--save", "", "--appendonly", "no"]),
   ];
   const child = new Deno.Command("redis-server", {
     args,
-    stdin: "null",
+    stdin: password === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
+    detached: opts.detached ?? false,
   }).spawn();
   track(child);
+  if (password !== undefined) {
+    // redis-server reads stdin to its end before it starts.
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(configLine("requirepass", password)))
+      .catch(() => {});
+    await writer.close().catch(() => {});
+  }
 
   // Drain the log so redis never blocks on a full pipe; keep the tail for error messages.
   let log = "";
@@ -151,7 +191,7 @@ async function launch(
   };
 
   try {
-    await waitReady(port, child.pid, () => exited);
+    await waitReady(port, password, child.pid, () => exited);
   } catch (err) {
     removeDir = false; // the caller retries in the same dir or removes it
     await stop();
@@ -161,13 +201,20 @@ async function launch(
 
   return {
     port,
+    pid: child.pid,
+    password,
     url: `redis://127.0.0.1:${port}`,
     stop,
   };
 }
 
 // Ready means: answers PING, and is our child (not another server that took the port).
-async function waitReady(port: number, pid: number, hasExited: () => boolean): Promise<void> {
+async function waitReady(
+  port: number,
+  password: string | undefined,
+  pid: number,
+  hasExited: () => boolean,
+): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   let lastError = "timed out";
   while (Date.now() < deadline) {
@@ -175,12 +222,16 @@ async function waitReady(port: number, pid: number, hasExited: () => boolean): P
     try {
       const conn = await RespConnection.connect(port);
       try {
-        const [pong, info] = await conn.send([["PING"], ["INFO", "server"]]);
+        const auth = password === undefined ? [] : [["AUTH", password]];
+        const replies = await conn.send([...auth, ["PING"], ["INFO", "server"]]);
+        const [pong, info] = replies.slice(auth.length);
         const text = info instanceof Uint8Array ? new TextDecoder().decode(info) : "";
         const owner = /process_id:(\d+)/.exec(text)?.[1];
         if (pong === "PONG" && owner === String(pid)) return;
         lastError = `port ${port} is answered by process ${owner}, not ${pid}`;
-        if (pong === "PONG") throw new Error(lastError);
+        // Our child takes our password (or needs none); refusing it means another server.
+        const foreign = pong instanceof RespError && /^(NOAUTH|WRONGPASS)/.test(pong.message);
+        if (pong === "PONG" || foreign) throw new Error(lastError);
       } finally {
         await conn.close();
       }

@@ -1,10 +1,17 @@
 // The remote providers against local servers that speak the real OpenAI, TGI and Inference API
-// protocols, plus the context window and prompt builders they share.
+// protocols (readiness probes included), plus the context window and prompt builders they share.
+// Stop, timeout and empty-answer behaviour common to every provider is in providers_parity_test.ts.
 import assert from "node:assert/strict";
 import { loadConfig } from "../lib/config.ts";
 import type { Message } from "../lib/contract/frames.ts";
 import { humanBotPrompt, recentWithinBudget } from "../lib/providers/context.ts";
-import { createHuggingFaceProvider, ReplyCutter } from "../lib/providers/huggingface.ts";
+import { unreachableReason } from "../lib/providers/endpoint.ts";
+import {
+  chatCompletionsBase,
+  createHuggingFaceProvider,
+  HF_ROUTER_URL,
+} from "../lib/providers/huggingface.ts";
+import { ReplyCutter } from "../lib/providers/reply_cutter.ts";
 import { createOpenAIProvider } from "../lib/providers/openai.ts";
 import { sseData } from "../lib/providers/sse.ts";
 import { ModelError, type ModelProvider, ModelUnavailableError } from "../lib/providers/types.ts";
@@ -201,21 +208,6 @@ Deno.test("openai turns an API error into a ModelError carrying status and messa
   });
 });
 
-Deno.test("openai fails with 'timed out' when the server sends nothing", async () => {
-  for (const hang of ["headers", "body"] as const) {
-    await withServer(startOpenAIServer({ hang }), async (server) => {
-      const started = Date.now();
-      const provider = openai(server, { MODEL_TIMEOUT_MS: "200" });
-      await assert.rejects(collect(provider, [msg("user", "x")]), (e: Error) => {
-        assert.ok(e instanceof ModelError);
-        assert.match(e.message, /timed out/);
-        return true;
-      });
-      assert.ok(Date.now() - started < 2000, `${hang}: gave up promptly`);
-    });
-  }
-});
-
 Deno.test("openai's timeout is an idle timeout: a slow but steady stream completes", async () => {
   const reply = "one two three four five six seven eight";
   await withServer(startOpenAIServer({ reply, tokenDelayMs: 60 }), async (server) => {
@@ -226,82 +218,12 @@ Deno.test("openai's timeout is an idle timeout: a slow but steady stream complet
   });
 });
 
-Deno.test("openai rejects an empty answer", async () => {
-  await withServer(startOpenAIServer({ reply: "" }), async (server) => {
-    await assert.rejects(collect(openai(server), [msg("user", "x")]), (e: Error) => {
-      assert.ok(e instanceof ModelError);
-      assert.match(e.message, /empty answer/);
-      return true;
-    });
-    assert.equal(server.completed, 1, "the server did answer, with no content");
-  });
-});
-
-Deno.test("openai stops mid-stream on abort and the server sees the connection close", async () => {
-  const reply = Array.from({ length: 60 }, (_, i) => `w${i}`).join(" ");
-  await withServer(startOpenAIServer({ reply, tokenDelayMs: 15 }), async (server) => {
-    const stop = new AbortController();
-    const pieces: string[] = [];
-    for await (
-      const piece of openai(server).generate({ messages: [msg("user", "x")], signal: stop.signal })
-    ) {
-      pieces.push(piece);
-      if (pieces.length === 3) stop.abort();
-    }
-    assert.ok(pieces.length >= 3 && pieces.length < 10, `stopped early (${pieces.length} pieces)`);
-    await until(() => server.aborted === 1, "the server to notice the disconnect");
-    assert.equal(server.completed, 0);
-  });
-});
-
-Deno.test("openai closes the connection when the consumer stops reading", async () => {
-  const reply = Array.from({ length: 60 }, (_, i) => `w${i}`).join(" ");
-  await withServer(startOpenAIServer({ reply, tokenDelayMs: 15 }), async (server) => {
-    for await (
-      const _ of openai(server).generate({
-        messages: [msg("user", "x")],
-        signal: new AbortController().signal,
-      })
-    ) {
-      break;
-    }
-    await until(() => server.aborted === 1, "the server to notice the disconnect");
-    assert.equal(server.completed, 0);
-  });
-});
-
-Deno.test("openai: an already-aborted turn sends nothing; close() ends a running turn quietly", async () => {
-  await withServer(
-    startOpenAIServer({ tokenDelayMs: 30, reply: "a b c d e f g h i j k" }),
-    async (server) => {
-      const provider = openai(server);
-      const stopped = new AbortController();
-      stopped.abort();
-      assert.deepEqual(await collect(provider, [msg("user", "x")], stopped.signal), []);
-      assert.equal(server.requests.length, 0);
-
-      const pieces: string[] = [];
-      for await (
-        const piece of provider.generate({
-          messages: [msg("user", "x")],
-          signal: new AbortController().signal,
-        })
-      ) {
-        pieces.push(piece);
-        if (pieces.length === 2) await provider.close();
-      }
-      assert.ok(pieces.length < 11);
-      await until(() => server.aborted === 1, "the server to notice the disconnect");
-    },
-  );
-});
-
-Deno.test("openai reports an unreachable server as a ModelError", async () => {
+Deno.test("openai reports an unreachable server as a ModelError saying why", async () => {
   const server = await startOpenAIServer();
   await server.close();
   await assert.rejects(collect(openai(server), [msg("user", "x")]), (e: Error) => {
     assert.ok(e instanceof ModelError, String(e));
-    assert.match(e.message, /127\.0\.0\.1/);
+    assert.equal(e.message, `cannot reach the model server at ${server.url} (connection refused)`);
     return true;
   });
 });
@@ -321,8 +243,9 @@ Deno.test("huggingface streams from TGI /generate_stream with a Human:/Bot: prom
     const pieces = await collect(provider, history);
     assert.deepEqual(pieces, ["You", " said:", " Tell", " me", " a", " joke"]);
     assert.ok(!pieces.join("").includes("endoftext"), "special tokens are skipped");
-    assert.equal(server.requests.length, 1);
-    const { path, body, headers } = server.requests[0];
+    assert.deepEqual(server.requests.map((r) => r.path), ["/health", "/generate_stream"]);
+    assert.equal(server.requests[0].headers.authorization, "Bearer hf_test");
+    const { path, body, headers } = server.requests[1];
     assert.equal(path, "/generate_stream");
     assert.equal(headers.authorization, "Bearer hf_test");
     const sent = body as TextGenerationBody;
@@ -373,7 +296,7 @@ Deno.test("ReplyCutter holds back what may be the marker until it knows", () => 
   assert.equal(trailing.end(), "");
 });
 
-Deno.test("huggingface maps TGI errors, timeouts and empty answers to ModelError", async () => {
+Deno.test("huggingface maps TGI errors and whitespace-only answers to ModelError", async () => {
   const errorBody = {
     error: "Input validation error: `inputs` must have less than 1024 tokens",
     error_type: "validation",
@@ -386,33 +309,11 @@ Deno.test("huggingface maps TGI errors, timeouts and empty answers to ModelError
       return true;
     });
   });
-  await withServer(startTGIServer({ hang: "body" }), async (server) => {
-    await assert.rejects(
-      collect(hf(server.url, { MODEL_TIMEOUT_MS: "200" }), [msg("user", "x")]),
-      (e: Error) => e instanceof ModelError && /timed out/.test(e.message),
-    );
-  });
   await withServer(startTGIServer({ reply: "   " }), async (server) => {
     await assert.rejects(
       collect(hf(server.url), [msg("user", "x")]),
       (e: Error) => e instanceof ModelError && /empty answer/.test(e.message),
     );
-  });
-});
-
-Deno.test("huggingface stops a TGI stream on abort and the server sees it", async () => {
-  const reply = Array.from({ length: 60 }, (_, i) => `t${i}`).join(" ");
-  await withServer(startTGIServer({ reply, tokenDelayMs: 15 }), async (server) => {
-    const stop = new AbortController();
-    const pieces: string[] = [];
-    for await (
-      const piece of hf(server.url).generate({ messages: [msg("user", "x")], signal: stop.signal })
-    ) {
-      pieces.push(piece);
-      if (pieces.length === 2) stop.abort();
-    }
-    assert.ok(pieces.length >= 2 && pieces.length < 10, `stopped early (${pieces.length} pieces)`);
-    await until(() => server.aborted === 1, "the server to notice the disconnect");
   });
 });
 
@@ -485,10 +386,182 @@ Deno.test("huggingface abandons a slow classic request on abort; the server sees
   });
 });
 
-Deno.test("huggingface ready() needs a token for huggingface.co", async () => {
-  const provider = createHuggingFaceProvider(loadConfig({ MODEL_PROVIDER: "huggingface" }));
-  assert.equal(provider.name, "huggingface/EleutherAI/gpt-j-6b");
-  await assert.rejects(provider.ready(), ModelUnavailableError);
-  const withToken = createHuggingFaceProvider(loadConfig({ HF_API_TOKEN: "hf_x" }));
-  await withToken.ready();
+// ---- readiness: ready() asks the server, cheaply ----
+
+/** A TCP port that accepts connections and never answers. */
+function silentPort(): { url: string; close(): void } {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  (async () => {
+    for await (const conn of listener) held.push(conn);
+  })().catch(() => {});
+  return {
+    url: `http://127.0.0.1:${listener.addr.port}/v1`,
+    close() {
+      for (const conn of held) conn.close();
+      listener.close();
+    },
+  };
+}
+
+const rejectsWith = (pattern: RegExp) => (e: Error) => {
+  assert.ok(e instanceof ModelUnavailableError, String(e));
+  assert.match(e.message, pattern);
+  return true;
+};
+
+Deno.test("openai ready(): a closed port or a silent server is 'cannot reach'", async () => {
+  const server = await startOpenAIServer();
+  await server.close();
+  await assert.rejects(
+    openai(server).ready(),
+    rejectsWith(
+      new RegExp(
+        `^cannot reach the model server at ${server.url} \\(connection refused\\); ` +
+          "is it running, and is OPENAI_BASE_URL right\\?$",
+      ),
+    ),
+  );
+  const silent = silentPort();
+  try {
+    const started = Date.now();
+    const provider = createOpenAIProvider(
+      loadConfig({ OPENAI_BASE_URL: silent.url, MODEL_TIMEOUT_MS: "300" }),
+    );
+    await assert.rejects(provider.ready(), rejectsWith(/no answer within 300 ms/));
+    assert.ok(Date.now() - started < 2000, "the probe is bounded");
+  } finally {
+    silent.close();
+  }
+});
+
+Deno.test("openai ready(): 401 is a rejected key, naming OPENAI_API_KEY", async () => {
+  await withServer(startOpenAIServer({ apiKey: "sk-right" }), async (server) => {
+    await assert.rejects(
+      openai(server, { OPENAI_API_KEY: "sk-wrong" }).ready(),
+      rejectsWith(
+        /^the model server at .* rejected the API key \(OPENAI_API_KEY\): 401 Incorrect API key/,
+      ),
+    );
+    await assert.rejects(
+      openai(server).ready(),
+      rejectsWith(/requires an API key: set OPENAI_API_KEY \(401/),
+    );
+    await openai(server, { OPENAI_API_KEY: "sk-right" }).ready();
+    assert.equal(server.requests.at(-1)?.path, "/v1/models");
+    assert.equal(server.requests.at(-1)?.headers.authorization, "Bearer sk-right");
+  });
+});
+
+Deno.test("openai ready(): a server without /models (404) or failing it (500) is ready", async () => {
+  await withServer(startOpenAIServer({ noModelsRoute: true }), async (server) => {
+    await openai(server).ready();
+    assert.deepEqual(server.requests.map((r) => r.path), ["/v1/models"]);
+  });
+  const broken = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    () => new Response("oops", { status: 500 }),
+  );
+  try {
+    const base = `http://127.0.0.1:${broken.addr.port}/v1`;
+    await createOpenAIProvider(loadConfig({ OPENAI_BASE_URL: base })).ready();
+  } finally {
+    await broken.shutdown();
+  }
+});
+
+Deno.test("huggingface ready(): probes TGI's /health, with the same verdicts", async () => {
+  await withServer(startTGIServer({ apiKey: "hf_right" }), async (server) => {
+    await assert.rejects(
+      hf(server.url, { HF_API_TOKEN: "hf_wrong" }).ready(),
+      rejectsWith(/rejected the API key \(HF_API_TOKEN\): 401 Authorization header is invalid/),
+    );
+    await hf(server.url, { HF_API_TOKEN: "hf_right" }).ready();
+    assert.deepEqual(server.requests.map((r) => r.path), ["/health", "/health"]);
+    await server.close();
+    await assert.rejects(
+      hf(server.url).ready(),
+      rejectsWith(
+        /^cannot reach the Hugging Face endpoint at .* \(connection refused\); .*HF_API_URL/,
+      ),
+    );
+  });
+  // The classic model URL has no /health: any answer shows the server is there.
+  await withServer(startLegacyHFServer({ modelId: "EleutherAI/gpt-j-6b" }), async (server) => {
+    await hf(server.url).ready();
+    assert.deepEqual(server.requests.map((r) => r.path), ["/models/EleutherAI/gpt-j-6b"]);
+  });
+});
+
+/** Sends what the provider addresses to the Hugging Face router to `server` instead. */
+function routerTo(server: ModelServer): typeof fetch {
+  return (input, init) => fetch(String(input).replace(HF_ROUTER_URL, server.url), init);
+}
+
+Deno.test("huggingface defaults to the router's chat completions with HF_MODEL", async () => {
+  await withServer(startOpenAIServer({ apiKey: "hf_x" }), async (server) => {
+    const config = loadConfig({ HF_API_TOKEN: "hf_x", SYSTEM_PROMPT: "Be brief." });
+    const provider = createHuggingFaceProvider(config, routerTo(server));
+    assert.equal(provider.name, "huggingface/meta-llama/Llama-3.1-8B-Instruct");
+    await provider.ready();
+    const pieces = await collect(provider, [msg("user", "hi router")]);
+    assert.deepEqual(pieces, ["You", " said:", " hi", " router"]);
+    assert.deepEqual(server.requests.map((r) => r.path), ["/v1/models", "/v1/chat/completions"]);
+    const sent = server.requests[1];
+    assert.equal(sent.headers.authorization, "Bearer hf_x");
+    assert.equal((sent.body as OpenAIRequestBody).model, "meta-llama/Llama-3.1-8B-Instruct");
+    assert.deepEqual((sent.body as OpenAIRequestBody).messages, [
+      { role: "system", content: "Be brief." },
+      { role: "user", content: "hi router" },
+    ]);
+
+    const other = createHuggingFaceProvider(
+      loadConfig({ HF_API_TOKEN: "hf_wrong", HF_MODEL: "Qwen/Qwen2.5-7B-Instruct" }),
+      routerTo(server),
+    );
+    assert.equal(other.name, "huggingface/Qwen/Qwen2.5-7B-Instruct");
+    await assert.rejects(
+      other.ready(),
+      rejectsWith(
+        /^the Hugging Face router at https:\/\/router\.huggingface\.co\/v1 rejected the API key \(HF_API_TOKEN\)/,
+      ),
+    );
+  });
+  // No token: known without asking the router.
+  const unkeyed = createHuggingFaceProvider(
+    loadConfig({ MODEL_PROVIDER: "huggingface" }),
+    () => Promise.reject(new Error("no network call expected")),
+  );
+  await assert.rejects(unkeyed.ready(), rejectsWith(/^HF_API_TOKEN is not set$/));
+});
+
+Deno.test("huggingface: HF_API_URL picks chat completions or GPT-J's protocol", async () => {
+  const cases: Array<[string, string | undefined]> = [
+    [HF_ROUTER_URL, HF_ROUTER_URL],
+    ["https://router.huggingface.co/", HF_ROUTER_URL],
+    ["https://router.huggingface.co/v1/chat/completions", HF_ROUTER_URL],
+    ["http://tgi.local:8080/v1/", "http://tgi.local:8080/v1"],
+    ["http://tgi.local:8080", undefined],
+    ["https://router.huggingface.co/hf-inference/models/gpt2", undefined],
+  ];
+  for (const [url, base] of cases) assert.equal(chatCompletionsBase(url), base, url);
+  const retired = createHuggingFaceProvider(loadConfig({
+    HF_API_URL: "https://api-inference.huggingface.co/models/EleutherAI/gpt-j-6b",
+    HF_API_TOKEN: "hf_x",
+  }));
+  await assert.rejects(retired.ready(), rejectsWith(/no longer serves models.*HF_MODEL.*TGI/));
+});
+
+Deno.test("unreachableReason words the transport error an operator sees", () => {
+  const fetchError = (detail: string) =>
+    new TypeError("fetch failed", { cause: new Error(`error sending request: ${detail}`) });
+  assert.equal(
+    unreachableReason(fetchError("tcp connect error: Connection refused (os error 111)")),
+    "connection refused",
+  );
+  assert.equal(
+    unreachableReason(fetchError("dns error: failed to lookup address information")),
+    "unknown host",
+  );
+  assert.equal(unreachableReason(new Error("something odd")), "something odd");
 });

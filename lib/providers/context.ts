@@ -24,6 +24,16 @@ export function recentWithinBudget(messages: Message[], maxChars: number): Messa
 }
 
 /**
+ * The configured system prompt, plus the user's name: the welcome screen promises the assistant
+ * will call them by it. The name is the user's own input, so it goes in on one line, quoted.
+ */
+export function systemPromptFor(base: string, userName?: string): string {
+  const name = userName?.replace(/\s+/g, " ").trim();
+  if (!name) return base;
+  return `${base.trim()}\n\nThe user's name is ${JSON.stringify(name)}.`.trim();
+}
+
+/**
  * The seed's conversational prompt: an optional preamble, then one `Human:` or `Bot:` line per
  * message, ending with `Bot:` so a plain completion model writes the next reply.
  */

@@ -1,30 +1,89 @@
-// The seed's GPT-J, served by a text-generation-inference (TGI) server or the classic Hugging Face
-// Inference API. TGI streams tokens; the Inference API answers one JSON document per turn.
-import { endpointReady } from "./endpoint.ts";
+// Hugging Face: by default the router's OpenAI-compatible chat completions (serverless, HF_MODEL);
+// with HF_API_URL, the seed's GPT-J on a text-generation-inference (TGI) server, or any model URL
+// of the classic Inference API. TGI streams tokens; the classic API answers one JSON document.
 import type { Config } from "../config.ts";
-import { humanBotPrompt, recentWithinBudget } from "./context.ts";
+import { humanBotPrompt, recentWithinBudget, systemPromptFor } from "./context.ts";
+import { endpointReady, probeEndpoint, probeTimeout, unreachableReason } from "./endpoint.ts";
+import { createChatCompletionsProvider } from "./openai.ts";
+import { ReplyCutter, STOP } from "./reply_cutter.ts";
 import { errorMessageOf, sseData } from "./sse.ts";
 import { GuardedTurns } from "./turn_guard.ts";
-import { type GenerateRequest, ModelError, type ModelProvider } from "./types.ts";
+import {
+  type GenerateRequest,
+  ModelError,
+  type ModelProvider,
+  ModelUnavailableError,
+} from "./types.ts";
 
-/** Where the seed's model lived when HF_API_URL is unset but a token is given. */
-export const DEFAULT_HF_API_URL = "https://api-inference.huggingface.co/models/EleutherAI/gpt-j-6b";
+/** Serverless inference: Hugging Face routes chat completions to its inference providers. */
+export const HF_ROUTER_URL = "https://router.huggingface.co/v1";
 
-/** GPT-J does not know when its turn ends: it goes on to write the human's next line. */
-const STOP = "\nHuman:";
+/** The classic Inference API's host, which Hugging Face no longer serves models from. */
+const RETIRED_HOST = "api-inference.huggingface.co";
 
 type Mode = "stream" | "legacy";
 
-/**
- * Failures follow the OpenAI provider: every per-turn failure (HTTP error, "model is loading",
- * unreachable server, idle timeout, empty answer) is a ModelError; ready() raises
- * ModelUnavailableError for configuration that cannot work.
- */
 export function createHuggingFaceProvider(
   config: Config,
   fetchImpl: typeof fetch = fetch,
 ): ModelProvider {
-  const url = (config.HF_API_URL ?? DEFAULT_HF_API_URL).replace(/\/+$/, "");
+  const url = (config.HF_API_URL ?? HF_ROUTER_URL).replace(/\/+$/, "");
+  const base = chatCompletionsBase(url);
+  if (!base) return createTextGenerationProvider(url, config, fetchImpl);
+  const hosted = hostOf(base) === "router.huggingface.co";
+  return createChatCompletionsProvider(
+    {
+      name: `huggingface/${config.HF_MODEL}`,
+      base,
+      label: hosted ? `the Hugging Face router at ${base}` : `the model server at ${base}`,
+      model: config.HF_MODEL,
+      key: config.HF_API_TOKEN,
+      urlVariable: "HF_API_URL",
+      keyVariable: "HF_API_TOKEN",
+      hostedSuffix: "huggingface.co",
+    },
+    config,
+    fetchImpl,
+  );
+}
+
+/**
+ * The chat completions base of a URL that names one (`…/v1`, `…/v1/chat/completions`, the bare
+ * router), else undefined: a TGI server's root or a classic model URL takes the GPT-J path.
+ */
+export function chatCompletionsBase(url: string): string | undefined {
+  const trimmed = url.replace(/\/+$/, "");
+  let path: string;
+  try {
+    path = new URL(trimmed).pathname.replace(/\/+$/, "");
+  } catch {
+    return undefined;
+  }
+  if (path.endsWith("/chat/completions")) return trimmed.slice(0, -"/chat/completions".length);
+  if (path.endsWith("/v1")) return trimmed;
+  if (path === "" && hostOf(trimmed) === "router.huggingface.co") return `${trimmed}/v1`;
+  return undefined;
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return "";
+  }
+}
+
+/**
+ * GPT-J's completion protocol. Failures follow the OpenAI provider: every per-turn failure (HTTP
+ * error, "model is loading", unreachable server, idle timeout, empty answer) is a ModelError;
+ * ready() raises ModelUnavailableError for configuration that cannot work, a server that is not
+ * there or a rejected token.
+ */
+function createTextGenerationProvider(
+  url: string,
+  config: Config,
+  fetchImpl: typeof fetch,
+): ModelProvider {
   const modelId = inferenceModelId(url);
   const label = `the Hugging Face endpoint at ${url}`;
   // A classic Inference API model URL has no TGI routes; anything else is probed once.
@@ -34,10 +93,10 @@ export function createHuggingFaceProvider(
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (config.HF_API_TOKEN) headers.authorization = `Bearer ${config.HF_API_TOKEN}`;
 
-  function generate({ messages, signal }: GenerateRequest): AsyncGenerator<string> {
+  function generate({ messages, signal, userName }: GenerateRequest): AsyncGenerator<string> {
     const prompt = humanBotPrompt(
       recentWithinBudget(messages, config.CONTEXT_MAX_CHARS),
-      config.SYSTEM_PROMPT,
+      systemPromptFor(config.SYSTEM_PROMPT, userName),
     );
     const parameters = {
       return_full_text: false,
@@ -52,6 +111,10 @@ export function createHuggingFaceProvider(
           headers: { ...headers, accept },
           body: JSON.stringify(body),
           signal: guard.signal,
+        }).catch((err) => {
+          throw new ModelError(`cannot reach ${label} (${unreachableReason(err)})`, {
+            cause: err,
+          });
         });
         guard.touch();
         return response;
@@ -103,17 +166,30 @@ export function createHuggingFaceProvider(
     });
   }
 
-  return {
-    name: `huggingface/${modelId ?? "gpt-j"}`,
-    ready: () =>
-      endpointReady(url, "HF_API_URL", {
-        suffix: "huggingface.co",
-        key: config.HF_API_TOKEN,
-        keyVariable: "HF_API_TOKEN",
-      }),
-    generate,
-    close: () => turns.close(),
-  };
+  async function ready(): Promise<void> {
+    await endpointReady(url, "HF_API_URL", {
+      suffix: "huggingface.co",
+      key: config.HF_API_TOKEN,
+      keyVariable: "HF_API_TOKEN",
+    });
+    if (hostOf(url) === RETIRED_HOST) {
+      throw new ModelUnavailableError(
+        `${RETIRED_HOST} no longer serves models. Unset HF_API_URL to use the Hugging Face ` +
+          `router with a chat model (HF_MODEL), or point HF_API_URL at your own TGI server.`,
+      );
+    }
+    await probeEndpoint({
+      // TGI answers /health; on a classic model URL any answer shows the server is there.
+      url: modelId ? url : `${url}/health`,
+      label,
+      urlVariable: "HF_API_URL",
+      key: config.HF_API_TOKEN,
+      keyVariable: "HF_API_TOKEN",
+      timeoutMs: probeTimeout(config),
+    }, fetchImpl);
+  }
+
+  return { name: `huggingface/${modelId ?? "gpt-j"}`, ready, generate, close: () => turns.close() };
 }
 
 /** "EleutherAI/gpt-j-6b" for an Inference API URL such as https://…/models/EleutherAI/gpt-j-6b. */
@@ -160,66 +236,4 @@ function generatedText(body: unknown, label: string): string {
   const error = (body as { error?: unknown })?.error;
   if (error) throw new ModelError(`${label} failed: ${String(error)}`);
   return "";
-}
-
-/**
- * Turns raw model output into the reply: drops leading whitespace, and ends the reply where the
- * model starts writing the human's next line. Text that might be the start of that marker (or
- * trailing whitespace before it) is held back until the next piece shows what it is.
- */
-export class ReplyCutter {
-  #pending = "";
-  #emitted = false;
-  #finished = false;
-
-  get finished(): boolean {
-    return this.#finished;
-  }
-
-  push(text: string): string {
-    if (this.#finished) return "";
-    this.#pending += text;
-    if (!this.#emitted) this.#pending = this.#pending.trimStart();
-    if (!this.#pending) return "";
-    // Before anything is out, the reply itself may open with "Human:".
-    const view = this.#emitted ? this.#pending : "\n" + this.#pending;
-    const shift = this.#emitted ? 0 : 1;
-    const cut = view.indexOf(STOP);
-    if (cut >= 0) {
-      this.#finished = true;
-      const out = this.#pending.slice(0, Math.max(0, cut - shift)).trimEnd();
-      this.#pending = "";
-      return this.#take(out);
-    }
-    const hold = Math.min(heldWhitespace(view), heldMarkerPrefix(view)) - shift;
-    const out = this.#pending.slice(0, Math.max(0, hold));
-    this.#pending = this.#pending.slice(out.length);
-    return this.#take(out);
-  }
-
-  end(): string {
-    if (this.#finished) return "";
-    this.#finished = true;
-    const out = this.#pending.trimEnd();
-    this.#pending = "";
-    return this.#take(out);
-  }
-
-  #take(out: string): string {
-    if (out) this.#emitted = true;
-    return out;
-  }
-}
-
-/** Start of the trailing whitespace run of `text` (text.length when there is none). */
-function heldWhitespace(text: string): number {
-  return text.length - (text.length - text.trimEnd().length);
-}
-
-/** Start of the longest suffix of `text` that is a proper prefix of the stop marker. */
-function heldMarkerPrefix(text: string): number {
-  for (let n = Math.min(STOP.length - 1, text.length); n > 0; n--) {
-    if (STOP.startsWith(text.slice(text.length - n))) return text.length - n;
-  }
-  return text.length;
 }

@@ -5,20 +5,14 @@ import { basename } from "node:path";
 import type { Config } from "../config.ts";
 import { DEFAULT_MODEL_FILE } from "../config.ts";
 import type { Message } from "../contract/frames.ts";
-import { recentWithinBudget } from "./context.ts";
+import { recentWithinBudget, systemPromptFor } from "./context.ts";
+import { ChunkQueue, SequencePool } from "./llama_pool.ts";
+import { type Runtime, type Started, startLlama } from "./llama_runtime.ts";
 import { GuardedTurns } from "./turn_guard.ts";
-import {
-  type GenerateRequest,
-  ModelError,
-  type ModelProvider,
-  ModelUnavailableError,
-} from "./types.ts";
+import { type GenerateRequest, type ModelProvider, ModelUnavailableError } from "./types.ts";
 import type * as NodeLlamaCpp from "../../vendor/node-llama-cpp/node_modules/node-llama-cpp/dist/index.d.ts";
 
-type Runtime = typeof NodeLlamaCpp;
 type Sequence = NodeLlamaCpp.LlamaContextSequence;
-
-const RUNTIME_PATH = "../../vendor/node-llama-cpp/node_modules/node-llama-cpp/dist/index.js";
 
 // SmolLM2's model card suggests a low temperature with top-p for its instruct models.
 const SAMPLING = { temperature: 0.2, topP: 0.9 } as const;
@@ -49,103 +43,21 @@ export function defaultThreads(cores = navigator.hardwareConcurrency || 1): numb
   return Math.max(1, Math.min(8, cores - 1));
 }
 
-/** A fixed set of context sequences; turns beyond it wait in FIFO order. */
-class SequencePool {
-  #free: Sequence[];
-  #closed = false;
-  #waiters: Array<(sequence: Sequence | undefined) => void> = [];
-  readonly limit: number;
-
-  constructor(sequences: Sequence[]) {
-    this.#free = [...sequences];
-    this.limit = sequences.length;
-  }
-
-  get active() {
-    return this.limit - this.#free.length;
-  }
-  get waiting() {
-    return this.#waiters.length;
-  }
-
-  /** Resolves with a sequence, or undefined when `signal` aborts first. */
-  acquire(signal: AbortSignal): Promise<Sequence | undefined> {
-    if (signal.aborted || this.#closed) return Promise.resolve(undefined);
-    const free = this.#free.shift();
-    if (free) return Promise.resolve(free);
-    return new Promise((resolve) => {
-      const waiter = (sequence: Sequence | undefined) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(sequence);
-      };
-      const onAbort = () => {
-        this.#waiters = this.#waiters.filter((w) => w !== waiter);
-        resolve(undefined);
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-      this.#waiters.push(waiter);
-    });
-  }
-
-  release(sequence: Sequence) {
-    const next = this.#waiters.shift();
-    if (next) next(sequence);
-    else this.#free.push(sequence);
-  }
-
-  /** Hands out nothing more: waiting turns end without a sequence. */
-  close() {
-    this.#closed = true;
-    this.#free = [];
-    for (const waiter of this.#waiters.splice(0)) waiter(undefined);
-  }
-}
-
-/** Text chunks pushed by callbacks, pulled by an async generator. */
-class ChunkQueue {
-  #items: string[] = [];
-  #ended = false;
-  #error: unknown;
-  #wake?: () => void;
-
-  push(text: string) {
-    if (text) this.#items.push(text);
-    this.#wake?.();
-  }
-  end(error?: unknown) {
-    this.#ended = true;
-    this.#error = error;
-    this.#wake?.();
-  }
-  async *drain(): AsyncGenerator<string> {
-    while (true) {
-      if (this.#items.length) {
-        yield this.#items.splice(0).join("");
-        continue;
-      }
-      if (this.#ended) {
-        if (this.#error !== undefined) throw this.#error;
-        return;
-      }
-      await new Promise<void>((resolve) => this.#wake = resolve);
-      this.#wake = undefined;
-    }
-  }
-}
-
 interface Loaded {
   runtime: Runtime;
   llama: NodeLlamaCpp.Llama;
   model: NodeLlamaCpp.LlamaModel;
   context: NodeLlamaCpp.LlamaContext;
   chatWrapper: NodeLlamaCpp.ChatWrapper;
-  pool: SequencePool;
+  pool: SequencePool<Sequence>;
+  /** What runs it: "cpu" or the GPU backend and devices. */
+  gpu: string;
 }
 
 function unavailable(path: string, why: string, cause?: unknown): ModelUnavailableError {
   return new ModelUnavailableError(
     `The local model ${path} ${why}. Run \`deno task model\` to download it, set MODEL_PATH to a ` +
-      `GGUF file, or configure another provider (OPENAI_API_KEY or HF_API_URL).`,
+      `GGUF file, or configure another provider (OPENAI_API_KEY, HF_API_TOKEN or HF_API_URL).`,
     { cause },
   );
 }
@@ -205,38 +117,35 @@ export function createLlamaProvider(config: Config): LlamaProvider {
       if (error instanceof ModelUnavailableError) throw error;
       throw unavailable(modelPath, "was not found", error);
     }
-    let runtime: Runtime;
-    let llama: NodeLlamaCpp.Llama;
+    let started: Started;
     try {
-      runtime = await import(RUNTIME_PATH) as Runtime;
-      llama = await runtime.getLlama({
-        gpu: false,
-        build: "never",
-        logLevel: runtime.LlamaLogLevel.warn,
-        logger: (level, message) => {
-          const text = message.trim();
-          if (text && runtime.LlamaLogLevelGreaterThanOrEqual(level, runtime.LlamaLogLevel.warn)) {
-            console.error(`[llama] ${text}`);
-          }
-        },
-      });
+      started = await startLlama(config.LLAMA_GPU);
     } catch (error) {
       throw new ModelUnavailableError(
         `The llama.cpp runtime could not start (${error}). Run \`deno task install\`.`,
         { cause: error },
       );
     }
+    const { runtime, llama, gpu } = started;
     let model: NodeLlamaCpp.LlamaModel | undefined;
     try {
       model = await llama.loadModel({ modelPath });
+      // All sequences of one context share its batch: the tokens of every session generating at
+      // once go through llama.cpp in one decode call per step ("maximumParallelism" batching).
+      // contextSize is per sequence, so memory grows with LLAMA_MAX_SEQUENCES.
       const context = await model.createContext({
         sequences: limit,
         contextSize: Math.min(config.LLAMA_CONTEXT_SIZE, model.trainContextSize),
         threads: config.LLAMA_THREADS || defaultThreads(),
+        batching: {
+          dispatchSchedule: "nextCycle",
+          itemPrioritizationStrategy: "maximumParallelism",
+        },
       });
       const sequences = Array.from({ length: limit }, () => context.getSequence());
       const chatWrapper = modelChatWrapper(runtime, model);
-      return { runtime, llama, model, context, chatWrapper, pool: new SequencePool(sequences) };
+      const pool = new SequencePool(sequences);
+      return { runtime, llama, model, context, chatWrapper, pool, gpu };
     } catch (error) {
       await model?.dispose().catch(() => {});
       await llama.dispose().catch(() => {});
@@ -261,20 +170,24 @@ export function createLlamaProvider(config: Config): LlamaProvider {
     return loading;
   }
 
-  function history(messages: Message[]) {
+  function history(messages: Message[], userName?: string) {
     return toChatHistory(
-      config.SYSTEM_PROMPT,
+      systemPromptFor(config.SYSTEM_PROMPT, userName),
       recentWithinBudget(messages, config.CONTEXT_MAX_CHARS),
     );
   }
 
   const turns = new GuardedTurns(config.MODEL_TIMEOUT_MS, "the local model");
 
-  function generate({ messages, signal }: GenerateRequest): AsyncGenerator<string> {
-    return turns.run(signal, (guard) => generateOn(messages, guard.signal));
+  function generate({ messages, signal, userName }: GenerateRequest): AsyncGenerator<string> {
+    return turns.run(signal, (guard) => generateOn(messages, guard.signal, userName));
   }
 
-  async function* generateOn(messages: Message[], signal: AbortSignal): AsyncGenerator<string> {
+  async function* generateOn(
+    messages: Message[],
+    signal: AbortSignal,
+    userName?: string,
+  ): AsyncGenerator<string> {
     const { runtime, chatWrapper, pool } = await ensureLoaded();
     const sequence = await pool.acquire(signal);
     if (!sequence || closed) return;
@@ -284,7 +197,7 @@ export function createLlamaProvider(config: Config): LlamaProvider {
     signal.addEventListener("abort", onAbort, { once: true });
     const chat = new runtime.LlamaChat({ contextSequence: sequence, chatWrapper });
     const queue = new ChunkQueue();
-    const finished = chat.generateResponse(history(messages), {
+    const finished = chat.generateResponse(history(messages, userName), {
       ...SAMPLING,
       maxTokens: config.MAX_NEW_TOKENS,
       signal: stop.signal,
@@ -296,14 +209,11 @@ export function createLlamaProvider(config: Config): LlamaProvider {
     );
     running.set(stop, finished);
     try {
+      // A failure propagates as is: the turn guard words it like every provider's.
       for await (const piece of queue.drain()) {
         if (stop.signal.aborted) break;
         yield piece;
       }
-    } catch (error) {
-      throw new ModelError(`The local model failed: ${(error as Error)?.message ?? error}`, {
-        cause: error,
-      });
     } finally {
       signal.removeEventListener("abort", onAbort);
       stop.abort();
@@ -320,6 +230,9 @@ export function createLlamaProvider(config: Config): LlamaProvider {
 
   return {
     name: `llama/${basename(modelPath).replace(/\.gguf$/i, "")}`,
+    get gpu() {
+      return loaded?.gpu;
+    },
     modelPath,
     async ready() {
       await ensureLoaded();

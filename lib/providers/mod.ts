@@ -17,6 +17,9 @@ export async function createProvider(config: Config): Promise<ModelProvider> {
 /** How many turns one worker runs at once: the embedded model is bounded by its sequences. */
 export function workerConcurrency(config: Config): number {
   return chooseProvider(config) === "llama"
-    ? Math.min(config.WORKER_CONCURRENCY, config.LLAMA_MAX_SEQUENCES)
-    : config.WORKER_CONCURRENCY;
+    ? Math.min(config.WORKER_CONCURRENCY ?? Infinity, config.LLAMA_MAX_SEQUENCES)
+    : config.WORKER_CONCURRENCY ?? REMOTE_CONCURRENCY;
 }
+
+/** A remote turn is one open request: a worker can wait on many (100 users, a 1 s model: 1 s). */
+export const REMOTE_CONCURRENCY = 256;

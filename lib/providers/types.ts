@@ -6,11 +6,19 @@ export interface GenerateRequest {
   messages: Message[];
   /** Aborted when the user presses Stop or the worker shuts down. */
   signal: AbortSignal;
+  /** What the user is called (their session's name): the system prompt tells the model. */
+  userName?: string;
 }
 
 export interface ModelProvider {
   /** "<provider>/<model>", as /api/health reports it. */
   readonly name: string;
+  /**
+   * What runs the embedded model, for the worker to log and announce: "cpu", or the GPU backend
+   * and devices, e.g. "cuda: NVIDIA GeForce RTX 4090". Known once ready() resolved; remote
+   * providers leave it undefined (their hardware is the server's business).
+   */
+  readonly gpu?: string;
   /** Resolves when the model can answer; rejects with ModelUnavailableError when it cannot. */
   ready(): Promise<void>;
   /** Streams the reply as text pieces; ends early (no error) when `signal` aborts. */

@@ -14,11 +14,14 @@ import {
   withDeps,
 } from "./routes/_middleware.ts";
 import * as chat from "./routes/api/chat.ts";
+import * as conversations from "./routes/api/conversations.ts";
 import * as health from "./routes/api/health.ts";
 import * as history from "./routes/api/history.ts";
 import * as refreshToken from "./routes/api/refresh_token.ts";
 import * as token from "./routes/api/token.ts";
 import * as index from "./routes/index.tsx";
+import * as docs from "./routes/docs.ts";
+import * as metrics from "./routes/metrics.ts";
 
 export function createApp(deps: Deps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -28,10 +31,22 @@ export function createApp(deps: Deps): Hono<AppEnv> {
   app.use(limitBodies);
 
   app.get("/api/health", health.handler);
+  app.get("/api/health/live", health.live);
+  app.get("/api/health/ready", health.ready);
+  app.get("/openapi.json", docs.openapi);
+  app.get("/docs", docs.page);
+  app.get("/docs/assets/:file", docs.asset);
+  app.get("/metrics", metrics.handler);
   app.post("/api/token", token.handler);
   app.get("/api/history", history.handler);
   app.get("/api/refresh_token", refreshToken.handler);
   app.get("/api/chat", chat.handler);
+  app.get("/api/conversations", conversations.list);
+  app.post("/api/conversations", conversations.create);
+  app.get("/api/conversations/:id", conversations.get);
+  app.patch("/api/conversations/:id", conversations.rename);
+  app.delete("/api/conversations/:id", conversations.remove);
+  app.get("/api/conversations/:id/export", conversations.exportConversation);
 
   // The seed's paths, for its existing clients.
   app.get("/test", health.handler);

@@ -1,30 +1,47 @@
 // The worker process: configuration → provider → TurnWorker.run(), stopped in order on SIGINT or
 // SIGTERM (turns in progress finish or are left pending for another worker). Run as many as you
 // like; see lib/worker/turn_worker.ts for what one does.
-import { loadConfig } from "./lib/config.ts";
-import { configureLogging, logOptions } from "./lib/log.ts";
+import { listenHost, loadConfig } from "./lib/config.ts";
+import { configureLogging, log, logOptions } from "./lib/log.ts";
 import { createProvider, workerConcurrency } from "./lib/providers/mod.ts";
 import { createRedis, resolveRedisEndpoint } from "./lib/redis/client.ts";
-import { readHistory } from "./lib/redis/history.ts";
+import { readHistory, readUserName } from "./lib/redis/history.ts";
+import { WAKE_CHANNEL } from "./lib/redis/reply_hint.ts";
+import { wakeSubscription } from "./lib/redis/subscription.ts";
 import { TurnQueue } from "./lib/redis/turn_queue.ts";
 import { workerRegistry } from "./lib/redis/worker_registry.ts";
+import { createWorkerMetrics, serveWorkerMetrics } from "./lib/worker/metrics.ts";
 import { TurnWorker } from "./lib/worker/turn_worker.ts";
 
 const config = loadConfig();
 configureLogging(logOptions(config), { process: "worker" });
-const redis = createRedis(await resolveRedisEndpoint(config));
+const metrics = createWorkerMetrics();
+const endpoint = await resolveRedisEndpoint(config);
+const redis = createRedis(endpoint, { observe: metrics.redis });
+const provider = await createProvider(config);
 const worker = new TurnWorker({
   queue: new TurnQueue(redis, config.SESSION_TTL_SECONDS),
-  provider: await createProvider(config),
+  provider,
   registry: workerRegistry(redis),
-  history: (token) => readHistory(redis, token),
+  history: (token, conversation) => readHistory(redis, token, conversation),
+  userName: (token) => readUserName(redis, token),
+  wakeups: wakeSubscription(endpoint, WAKE_CHANNEL),
 }, {
   concurrency: workerConcurrency(config),
   claimIdleMs: config.WORKER_CLAIM_IDLE_MS,
+  metrics,
 });
+metrics.watch(worker);
+const metricsServer = config.WORKER_METRICS_PORT === undefined ? null : serveWorkerMetrics(
+  { port: config.WORKER_METRICS_PORT, hostname: listenHost(config), model: provider.name },
+  metrics,
+  worker,
+  log,
+);
 
 const shutdown = async () => {
   await worker.stop();
+  await metricsServer?.shutdown();
   Deno.exit(0);
 };
 Deno.addSignalListener("SIGINT", shutdown);

@@ -1,14 +1,17 @@
-// Shown in place of the composer once the session has expired: one click starts a new one.
+// Shown in place of the composer once the session has expired: one click starts a new one, and
+// the conversation the page still shows can be downloaded first.
 export interface ExpiryNoticeProps {
   notice: string;
   name: string;
   starting: boolean;
   onNewSession(): void;
   onChangeName(): void;
+  /** Present when the page holds messages worth keeping. */
+  onDownload?(): void;
 }
 
 export function ExpiryNotice(
-  { notice, name, starting, onNewSession, onChangeName }: ExpiryNoticeProps,
+  { notice, name, starting, onNewSession, onChangeName, onDownload }: ExpiryNoticeProps,
 ) {
   return (
     <section class="notice" aria-labelledby="expiry-title">
@@ -25,6 +28,11 @@ export function ExpiryNotice(
         <button type="button" class="secondary" onClick={onChangeName}>
           {name ? "Use a different name" : "Start a new session"}
         </button>
+        {onDownload && (
+          <button type="button" class="secondary" onClick={onDownload}>
+            Download this chat
+          </button>
+        )}
       </div>
     </section>
   );

@@ -1,5 +1,8 @@
-// One message. What people write is shown as plain text; replies as sanitized Markdown.
+// One message. What people write is shown as plain text; replies as sanitized Markdown. Under it,
+// its actions (copy, edit, regenerate, time); a question can be edited in place.
+import { useState } from "preact/hooks";
 import type { UiMessage } from "./types.ts";
+import { extrasModule } from "./extras_loader.ts";
 import { Markdown } from "./Markdown.tsx";
 import { TypingIndicator } from "./TypingIndicator.tsx";
 
@@ -7,11 +10,22 @@ export interface MessageBubbleProps {
   message: UiMessage;
   onRetry(turn: string): void;
   retryDisabled: boolean;
+  /** Present when this question may be edited now. */
+  onEdit?(text: string): boolean;
+  /** Present on the last reply, when it may be answered again now. */
+  onRegenerate?(): void;
+  maxChars: number;
 }
 
-export function MessageBubble({ message: m, onRetry, retryDisabled }: MessageBubbleProps) {
+export function MessageBubble(
+  { message: m, onRetry, retryDisabled, onEdit, onRegenerate, maxChars }: MessageBubbleProps,
+) {
+  const [editing, setEditing] = useState(false);
   const mine = m.role === "user";
   const streaming = m.state === "streaming";
+  const settled = m.state !== "streaming" && m.state !== "sending";
+  // Editing and the actions arrive with the extra views, a moment after the chat is usable.
+  const extras = extrasModule.value;
   return (
     <li
       class={`msg msg-${m.role} msg-${m.state}`}
@@ -20,15 +34,30 @@ export function MessageBubble({ message: m, onRetry, retryDisabled }: MessageBub
       aria-busy={streaming ? "true" : undefined}
     >
       <span class="sr-only">{mine ? "You said:" : "Assistant:"}</span>
-      <div class="bubble">
-        {mine
-          ? <p class="plain">{m.content}</p>
-          : m.content
-          ? <Markdown text={m.content} />
-          : streaming
-          ? <TypingIndicator />
-          : null}
-      </div>
+      {editing && onEdit && extras
+        ? (
+          <extras.EditMessage
+            initial={m.content}
+            maxChars={maxChars}
+            onCancel={() => setEditing(false)}
+            onSave={(text) => {
+              const sent = onEdit(text);
+              if (sent) setEditing(false);
+              return sent;
+            }}
+          />
+        )
+        : (
+          <div class="bubble">
+            {mine
+              ? <p class="plain">{m.content}</p>
+              : m.content
+              ? <Markdown text={m.content} streaming={streaming} />
+              : streaming
+              ? <TypingIndicator />
+              : null}
+          </div>
+        )}
       {m.state === "sending" && <p class="note note-pending">Sending…</p>}
       {m.state === "stopped" && <p class="note">Stopped</p>}
       {m.state === "failed" && (
@@ -45,6 +74,13 @@ export function MessageBubble({ message: m, onRetry, retryDisabled }: MessageBub
             </button>
           )}
         </p>
+      )}
+      {settled && !editing && m.content && extras && (
+        <extras.MessageActions
+          message={m}
+          onEdit={onEdit && (() => setEditing(true))}
+          onRegenerate={onRegenerate}
+        />
       )}
     </li>
   );

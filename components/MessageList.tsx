@@ -6,21 +6,45 @@ import { MessageBubble } from "./MessageBubble.tsx";
 
 /** Within this many pixels of the bottom counts as "at the bottom". */
 const STICK_PX = 48;
+/**
+ * A long conversation opened (the list is mounted per conversation) paints its newest messages
+ * first, which is all the screen shows, and the older ones a frame later.
+ */
+const FIRST_PAINT = 30;
 
 export interface MessageListProps {
   messages: UiMessage[];
   onRetry(turn: string): void;
+  /** Replaces question `message` with `text`; false when it could not be sent. */
+  onEdit(message: string, text: string): boolean;
+  onRegenerate(): void;
+  maxChars: number;
   busy: boolean;
   /** The invitation to start, when there are no messages yet (not once the session is over). */
   showEmpty: boolean;
 }
 
-export function MessageList({ messages, onRetry, busy, showEmpty }: MessageListProps) {
+export function MessageList(
+  { messages, onRetry, onEdit, onRegenerate, maxChars, busy, showEmpty }: MessageListProps,
+) {
   const scroller = useRef<HTMLDivElement>(null);
   const content = useRef<HTMLOListElement>(null);
   const stick = useRef(true);
   const lastUserKey = useRef<string | undefined>(undefined);
   const [behind, setBehind] = useState(false);
+  const [limit, setLimit] = useState(() =>
+    messages.length > FIRST_PAINT * 1.5 ? FIRST_PAINT : Infinity
+  );
+  useEffect(() => {
+    if (limit === Infinity) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const frame = requestAnimationFrame(() => timer = setTimeout(() => setLimit(Infinity)));
+    return () => {
+      cancelAnimationFrame(frame);
+      clearTimeout(timer);
+    };
+  }, [limit]);
+  const skipped = Math.max(0, messages.length - limit);
 
   const toBottom = () => {
     const el = scroller.current;
@@ -76,9 +100,24 @@ export function MessageList({ messages, onRetry, busy, showEmpty }: MessageListP
         </div>
       )}
       <ol class="messages" ref={content} aria-label="Conversation" hidden={messages.length === 0}>
-        {messages.map((m) => (
-          <MessageBubble key={m.key} message={m} onRetry={onRetry} retryDisabled={busy} />
-        ))}
+        {(skipped ? messages.slice(skipped) : messages).map((m, at) => {
+          const i = at + skipped;
+          return (
+            <MessageBubble
+              key={m.key}
+              message={m}
+              onRetry={onRetry}
+              retryDisabled={busy}
+              maxChars={maxChars}
+              onEdit={!busy && m.role === "user" && m.id
+                ? (text) => onEdit(m.id!, text)
+                : undefined}
+              onRegenerate={!busy && m.role === "assistant" && i === messages.length - 1
+                ? onRegenerate
+                : undefined}
+            />
+          );
+        })}
       </ol>
       {behind && (
         <button

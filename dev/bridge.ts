@@ -23,6 +23,8 @@ export interface Bridge {
   token: string;
   /** HTTP requests answered so far (what Upstash would bill), for the idle-cost benchmark. */
   readonly requests: number;
+  /** Ends every open subscription stream, as a network blip or an Upstash restart would. */
+  dropSubscriptions(): void;
   close(): Promise<void>;
 }
 
@@ -233,6 +235,7 @@ export function startBridge(opts: BridgeOptions): Promise<Bridge> {
             get requests() {
               return requests;
             },
+            dropSubscriptions: () => backend.subscriptions.closeAll(),
             close() {
               closing ??= (async () => {
                 // Event streams never end on their own, and shutdown waits for open responses.

@@ -3,6 +3,7 @@
 import { loadConfig } from "../lib/config.ts";
 import { type LocalRedis, startLocalRedis } from "./local_redis.ts";
 import { freePort } from "./redis_server.ts";
+import { watchUi } from "./watch_ui.ts";
 
 const ROOT = new URL("../", import.meta.url);
 // A worker finishing a reply may need a while; after this it is killed so Ctrl+C always ends.
@@ -142,6 +143,7 @@ if (!config.UPSTASH_REDIS_REST_URL) {
 if (!stopping) {
   const web = spawn("web server", "main.ts", env);
   spawn("worker", "worker.ts", env);
+  if (watch) watchUi(); // the browser bundle, rebuilt as islands and components change
 
   const exited = Promise.race(children.map((c) => c.status.then((s) => ({ c, s }))));
   const listening = (async () => {

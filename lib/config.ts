@@ -3,6 +3,9 @@ import { z } from "zod";
 
 const int = (fallback: number, min = 1) => z.coerce.number().int().min(min).default(fallback);
 const optionalString = z.string().trim().optional().transform((v) => v ? v : undefined);
+
+/** The chat model asked of the Hugging Face router when HF_MODEL is unset: small, widely served. */
+export const DEFAULT_HF_MODEL = "meta-llama/Llama-3.1-8B-Instruct";
 const flag = z.string().trim().optional().transform((v) => /^(1|true|yes|on)$/i.test(v ?? ""));
 const list = z.string().optional().transform((v) =>
   (v ?? "").split(",").map((s) => s.trim()).filter(Boolean)
@@ -22,8 +25,11 @@ export const ConfigSchema = z.object({
   OPENAI_MODEL: z.string().trim().default("gpt-4o-mini"),
   HF_API_URL: optionalString,
   HF_API_TOKEN: optionalString,
+  HF_MODEL: optionalString.transform((v) => v ?? DEFAULT_HF_MODEL),
   MODEL_PATH: optionalString,
   SESSION_TTL_SECONDS: int(3600),
+  /** Conversations one session may hold (409 too_many_conversations beyond). */
+  MAX_CONVERSATIONS: int(100),
   SYSTEM_PROMPT: z.string().default(
     "You are a helpful, friendly assistant. Answer clearly and concisely.",
   ),
@@ -39,11 +45,23 @@ export const ConfigSchema = z.object({
     z.literal("").transform(() => undefined),
   ),
   LOG_FORMAT: z.enum(["json", "pretty"]).optional().or(z.literal("").transform(() => undefined)),
-  WORKER_CONCURRENCY: int(8),
+  /** Unset: 256 turns at once for remote models (each is an open request), the pool for llama. */
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).optional().or(
+    z.literal("").transform(() => undefined),
+  ),
   WORKER_CLAIM_IDLE_MS: int(15000, 1000),
+  /** The worker's /metrics and /health (unset: not served). */
+  WORKER_METRICS_PORT: z.preprocess(
+    (v) => v === "" ? undefined : v,
+    z.coerce.number().int().min(0).max(65535).optional(),
+  ),
   LLAMA_MAX_SEQUENCES: int(2),
   LLAMA_CONTEXT_SIZE: int(4096),
   LLAMA_THREADS: int(0, 0),
+  LLAMA_GPU: z.preprocess(
+    (v) => typeof v === "string" ? v.trim().toLowerCase() || undefined : v,
+    z.enum(["auto", "cuda", "vulkan", "off"]).default("auto"),
+  ),
   LOCAL_REDIS_PORT: int(0, 0),
   LOCAL_BRIDGE_PORT: int(0, 0),
 });

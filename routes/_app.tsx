@@ -23,12 +23,25 @@ export function App({ title, children }: { title: string; children: ComponentChi
         {assets?.preload.map((file) => <link key={file} rel="modulepreload" href={asset(file)} />)}
       </head>
       <body>
+        {!assets && <BuildMissing />}
         {children}
         <noscript>
           <p class="noscript">This chat needs JavaScript to talk to the assistant.</p>
         </noscript>
       </body>
     </html>
+  );
+}
+
+/** Without the bundle the page cannot start: say so on it, not only in the server's terminal. */
+function BuildMissing() {
+  return (
+    <p class="build-missing" role="alert">
+      The chat's browser bundle has not been built, so this page cannot start. Run{" "}
+      <code>deno task build</code> (<code>deno task server</code> and <code>deno task start</code>
+      {" "}
+      build it first), then reload.
+    </p>
   );
 }
 

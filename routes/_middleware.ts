@@ -3,6 +3,7 @@
 import type { Hono, MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
+import { routePath } from "hono/route";
 import { secureHeaders } from "hono/secure-headers";
 import type { AppEnv, Deps } from "../lib/server/services.ts";
 import { log } from "../lib/log.ts";
@@ -21,12 +22,17 @@ export const requestContext: MiddlewareHandler<AppEnv> = async (c, next) => {
   const started = performance.now();
   await next();
   c.header("x-request-id", requestId);
+  const seconds = (performance.now() - started) / 1000;
+  // The handler's pattern, not the path: a bounded label, and no token from a path or query.
+  const pattern = routePath(c, -1);
+  const route = pattern === "/*" || pattern === "*" ? "unmatched" : pattern;
+  c.get("deps")?.metrics.http(c.req.method, route, c.res.status, seconds);
   requestLog.info("request", {
     method: c.req.method,
-    route: c.req.routePath,
+    route,
     path: c.req.path,
     status: c.res.status,
-    ms: Math.round(performance.now() - started),
+    ms: Math.round(seconds * 1000),
   });
 };
 

@@ -1,6 +1,8 @@
 // Bundles the islands for the browser into static/build/: `deno bundle` (minified, code-split so
-// the Markdown renderer loads after the chat is interactive), content-hashed file names, the
-// stylesheet copied under a hashed name, and manifest.json for routes/_app.tsx. Prints sizes.
+// the Markdown renderer loads after the chat is interactive, and KaTeX only when a reply has
+// math), content-hashed file names, the stylesheets (static/styles.css, then static/css/*.css)
+// joined under a hashed name, KaTeX's stylesheet and fonts (served from our origin: the CSP
+// allows nothing else), and manifest.json for routes/_app.tsx. Prints sizes.
 //   deno task build
 import type { UiManifest } from "../lib/server/ui_manifest.ts";
 
@@ -25,6 +27,37 @@ async function gzipSize(bytes: Uint8Array): Promise<number> {
 async function hash(bytes: Uint8Array): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as BufferSource));
   return Array.from(digest.slice(0, 5), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** The chunks a module imports dynamically (`import("./x.js")`): the lazy ones worth preloading. */
+function dynamicImports(code: string): string[] {
+  return [...code.matchAll(/import\(\s*["']\.\/([^"']+)["']\s*\)/g)].map((m) => m[1]);
+}
+
+/** static/styles.css, then every static/css/*.css in name order, as one stylesheet. */
+async function stylesheet(): Promise<Uint8Array> {
+  const parts = [await Deno.readTextFile(new URL("static/styles.css", root))];
+  const names: string[] = [];
+  for await (const e of Deno.readDir(new URL("static/css/", root))) {
+    if (e.isFile && e.name.endsWith(".css")) names.push(e.name);
+  }
+  for (const name of names.sort()) {
+    parts.push(await Deno.readTextFile(new URL(`static/css/${name}`, root)));
+  }
+  return new TextEncoder().encode(parts.join("\n"));
+}
+
+/** KaTeX's stylesheet and its woff2 fonts (every browser we serve reads woff2) into katex/. */
+async function copyKatex(): Promise<void> {
+  const dist = new URL("node_modules/katex/dist/", root);
+  const out = new URL("katex/", OUT);
+  await Deno.mkdir(new URL("fonts/", out), { recursive: true });
+  await Deno.copyFile(new URL("katex.min.css", dist), new URL("katex.min.css", out));
+  for await (const e of Deno.readDir(new URL("fonts/", dist))) {
+    if (e.name.endsWith(".woff2")) {
+      await Deno.copyFile(new URL(`fonts/${e.name}`, dist), new URL(`fonts/${e.name}`, out));
+    }
+  }
 }
 
 /** The chunks a module imports statically (`import ... from "../tools/x.js"`), not `import("../tools/x.js")`. */
@@ -79,15 +112,19 @@ export async function buildUi(opts: { quiet?: boolean } = {}): Promise<BuildRepo
   await Deno.writeFile(new URL(entryName, OUT), entryBytes);
   await Deno.remove(tmp, { recursive: true });
 
-  const cssBytes = await Deno.readFile(new URL("static/styles.css", root));
+  await copyKatex();
+  const cssBytes = await stylesheet();
   const cssName = `styles-${await hash(cssBytes)}.css`;
   await Deno.writeFile(new URL(cssName, OUT), cssBytes);
 
   // Everything the entry pulls in statically is needed up front; the rest is lazy.
   const initial = new Set([entryName]);
+  const lazy = new Set<string>();
   const queue = [entryCode];
   while (queue.length) {
-    for (const dep of staticImports(queue.pop()!)) {
+    const code = queue.pop()!;
+    for (const dep of dynamicImports(code)) lazy.add(dep);
+    for (const dep of staticImports(code)) {
       if (initial.has(dep)) continue;
       initial.add(dep);
       queue.push(await Deno.readTextFile(new URL(dep, OUT)));
@@ -96,7 +133,9 @@ export async function buildUi(opts: { quiet?: boolean } = {}): Promise<BuildRepo
   const manifest: UiManifest = {
     entry: entryName,
     css: cssName,
-    preload: chunks.filter((c) => !initial.has(c)).sort(),
+    // What the first page loads later anyway (the Markdown renderer), not what only some replies
+    // need (KaTeX, imported by that renderer).
+    preload: chunks.filter((c) => !initial.has(c) && lazy.has(c)).sort(),
   };
   await Deno.writeTextFile(new URL("manifest.json", OUT), JSON.stringify(manifest, null, 2) + "\n");
 
@@ -127,7 +166,7 @@ function printReport(r: BuildReport): void {
   }
   console.log(
     `JavaScript, gzipped: ${kb(r.initialGzip)} before the chat is interactive, ` +
-      `${kb(r.totalGzip)} in all (Markdown + highlighting load lazily).`,
+      `${kb(r.totalGzip)} in all (Markdown + highlighting, and LaTeX, load lazily).`,
   );
 }
 

@@ -88,8 +88,18 @@ async function probe(url: string, fetchImpl: typeof fetch, signal?: AbortSignal)
     };
   } catch (error) {
     if (error instanceof FatalDownloadError || signal?.aborted) throw error;
+    // No answer at all (offline, DNS, refused): asking for a checksum would send a newcomer the
+    // wrong way; say what happened instead.
+    if (error instanceof TypeError) throw new FatalDownloadError(unreachable(url, error));
     return {}; // The GET will tell.
   }
+}
+
+/** The message for a host that cannot be reached at all. */
+function unreachable(url: string, error: Error): string {
+  const host = new URL(url).host;
+  return `cannot reach ${host}: the network is unreachable from here (${error.message}). ` +
+    "Check the connection (or HTTPS_PROXY) and run the command again; a partial download resumes.";
 }
 
 async function writeAll(file: Deno.FsFile, bytes: Uint8Array) {
@@ -189,6 +199,13 @@ export async function downloadModel(options: DownloadOptions): Promise<DownloadR
     } catch (error) {
       if (error instanceof FatalDownloadError || options.signal?.aborted || attempt >= retries) {
         if (error instanceof FatalDownloadError) throw error;
+        // Never connected (a cut body is "interrupted" instead, and resumes).
+        if (
+          error instanceof TypeError &&
+          /error sending request|\(connect\)|dns error/i.test(error.message)
+        ) {
+          throw new Error(unreachable(options.url, error));
+        }
         const have = await sizeOf(part);
         throw new Error(
           `Download interrupted (${

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
+import { freePort } from "../dev/redis_server.ts";
 import { ChecksumMismatchError, downloadModel, sha256FromEtag } from "../tasks/model.ts";
 
 const SIZE = 3 * 1024 * 1024 + 123;
@@ -255,4 +256,18 @@ Deno.test("sha256FromEtag accepts only SHA-256 values", () => {
   assert.equal(sha256FromEtag(`W/"${hex.toUpperCase()}"`), hex);
   assert.equal(sha256FromEtag(`"${"a".repeat(40)}"`), undefined);
   assert.equal(sha256FromEtag(null), undefined);
+});
+
+Deno.test("offline, the download says the network is unreachable instead of asking for a checksum", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // A port nothing listens on: the connection is refused, as when offline.
+    const url = `http://127.0.0.1:${freePort()}/model.gguf`;
+    await assert.rejects(
+      downloadModel({ url, dest: `${dir}/model.gguf`, retries: 0 }),
+      (err: Error) => /network is unreachable/.test(err.message) && !/checksum/.test(err.message),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -12,6 +12,7 @@ function listener(key: string, cursor: string) {
   let failed = 0;
   const l: ReplyListener & { got: string[]; failed: () => number } = {
     key,
+    sessionKey: key.replace("chat:r:", "chat:s:"),
     cursor,
     got,
     failed: () => failed,
@@ -29,7 +30,7 @@ Deno.test("a cursor Redis refuses stalls nobody else and is moved back", async (
   const server = await startRedisServer();
   const bridge = await startBridge({ redisPort: server.port, token: "t" });
   const redis = createRedis({ url: bridge.url, token: "t" });
-  const relay = new ReplyRelay(redis);
+  const relay = new ReplyRelay(redis, null, { expectingFallbackMs: 50 });
   try {
     // Past the 64-bit range: Redis answers "Invalid stream ID" for the whole multi-key XREAD.
     const bad = listener("chat:r:bad", "18446744073709551616-0");

@@ -227,15 +227,18 @@ Deno.test("a worker that cannot answer takes no turns from one that can", opts, 
 Deno.test("no log line carries a session token or a key made from one", opts, async () => {
   const client = await ChatClient.connect(stack.baseUrl, await session());
   await sendTurn(client, "l1", "hello");
-  // Redis going away makes the relay and the worker log their failing commands.
-  await stack.bridge.close();
-  await waitFor(() => /polling replies failed/.test(stack.logs()), "the relay to log a failure");
+  // Redis going away makes the relay and the worker log their failing commands (which name the
+  // session's keys): a resume makes the relay read the reply stream now.
+  await stack.redisServer.stop();
+  client.send({ type: "resume", after: "0-0" });
+  await waitFor(() => /reading replies failed/.test(stack.logs()), "the relay to log a failure");
   client.close();
   const logs = stack.logs();
   const leaked = logs.split("\n").filter((line) =>
     TOKEN.test(line) || /chat:[a-z]+:[A-Za-z0-9_-]{20}/.test(line)
   );
   assert.deepEqual(leaked, []);
+  assert.match(logs, /chat:r:<token>/, "the failing command was logged, with its key redacted");
   for (const line of logs.split("\n").filter((l) => l.startsWith("{"))) {
     assert.doesNotThrow(() => JSON.parse(line), line);
   }

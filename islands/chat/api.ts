@@ -1,7 +1,14 @@
 // The HTTP half of the contract, as the browser uses it. Every failure becomes an ApiFailure with a
 // message fit to show a person: the server's own message when it sent one, ours otherwise.
 import * as z from "zod/mini";
-import { Health, History, SessionInfo } from "../../lib/contract/payloads.ts";
+import { Conversation } from "../../lib/contract/frames.ts";
+import {
+  ConversationDetail,
+  ConversationList,
+  Health,
+  History,
+  SessionInfo,
+} from "../../lib/contract/payloads.ts";
 
 export class ApiFailure extends Error {
   constructor(readonly code: string, message: string, readonly status: number) {
@@ -56,10 +63,52 @@ export function fetchHistory(token: string): Promise<History> {
   return call(History, "/api/history", { headers: { authorization: `Bearer ${token}` } });
 }
 
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+export async function fetchConversations(token: string): Promise<Conversation[]> {
+  return (await call(ConversationList, "/api/conversations", { headers: bearer(token) }))
+    .conversations;
+}
+
+export function fetchConversation(token: string, id: string): Promise<ConversationDetail> {
+  return call(ConversationDetail, `/api/conversations/${encodeURIComponent(id)}`, {
+    headers: bearer(token),
+  });
+}
+
+function withBody(token: string, method: string, body: unknown): RequestInit {
+  return {
+    method,
+    headers: { ...bearer(token), "content-type": "application/json" },
+    body: JSON.stringify(body),
+  };
+}
+
+export function createConversation(token: string): Promise<Conversation> {
+  return call(Conversation, "/api/conversations", withBody(token, "POST", {}));
+}
+
+export function renameConversation(token: string, id: string, title: string) {
+  return call(
+    Conversation,
+    `/api/conversations/${encodeURIComponent(id)}`,
+    withBody(token, "PATCH", { title }),
+  );
+}
+
+export async function deleteConversation(token: string, id: string): Promise<void> {
+  await call(z.null(), `/api/conversations/${encodeURIComponent(id)}`, {
+    method: "DELETE",
+    headers: bearer(token),
+  });
+}
 /** A degraded service answers 503 with the same shape, which is what the banner needs. */
 export function fetchHealth(): Promise<Health> {
   return call(Health, "/api/health", {}, [503]);
 }
+
+export const isNotFound = (e: unknown): boolean =>
+  e instanceof ApiFailure && e.code === "conversation_not_found";
 
 export const isExpired = (e: unknown): boolean =>
   e instanceof ApiFailure && (e.status === 401 || e.code === "session_expired");

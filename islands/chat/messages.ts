@@ -1,7 +1,8 @@
 // The conversation as plain data, and what the person's own actions do to it: history loaded, a
-// turn sent, withdrawn for a retry, stopped, or cut off by expiry. Server frames are in replies.ts.
-// Pure functions, so every rule is unit-tested without a socket or signals.
-import type { Message } from "../../lib/contract/frames.ts";
+// turn sent, edited, regenerated, withdrawn for a retry, stopped, or cut off by expiry. Server
+// frames are in replies.ts. Pure functions, so every rule is unit-tested without a socket or
+// signals.
+import type { Message, TurnFrame } from "../../lib/contract/frames.ts";
 import type { UiMessage } from "../../components/types.ts";
 import { emptyOutbox, type Outbox, queue, withStop } from "./outbox.ts";
 
@@ -26,6 +27,7 @@ export const newConversation = (): Conversation => ({
   gapResumeAsked: false,
 });
 
+/** Stored messages keep their outcome: a stopped reply, a failed question (with Retry). */
 export const fromHistory = (history: Message[]): UiMessage[] =>
   history.map((m) => ({
     key: m.id,
@@ -34,15 +36,21 @@ export const fromHistory = (history: Message[]): UiMessage[] =>
     content: m.content,
     // The server keeps the client's turn id as the user message id; harmless if it does not.
     turn: m.role === "user" ? m.id : undefined,
-    state: "done",
+    state: m.error ? "failed" : m.stopped ? "stopped" : "done",
+    ...(m.error ? { error: m.error.message } : {}),
     timestamp: m.timestamp,
   }));
 
 /** The question shows at once as "sending", with an empty reply waiting under it. */
-export function startTurn(state: Conversation, turn: string, content: string): Conversation {
+export function startTurn(
+  state: Conversation,
+  turn: string,
+  content: string,
+  frame?: TurnFrame,
+): Conversation {
   return {
     ...state,
-    outbox: queue(state.outbox, turn, content),
+    outbox: queue(state.outbox, turn, content, frame),
     messages: [
       ...state.messages,
       { key: turn, turn, role: "user", content, state: "sending" },
@@ -63,6 +71,42 @@ export function withdrawTurn(
     state: { ...state, messages: state.messages.filter((m) => m.turn !== turn) },
     content: asked.content,
   };
+}
+
+/** Where user message `id` (its stored id, or the turn that sent it) is; -1 if not shown. */
+export const userAt = (list: UiMessage[], id: string): number =>
+  list.findIndex((m) => m.role === "user" && (m.id === id || m.turn === id));
+
+/** An edit: the message and everything after it go, the new text is asked as turn `turn`. */
+export function startEdit(
+  state: Conversation,
+  turn: string,
+  target: string,
+  content: string,
+  frame?: TurnFrame,
+): Conversation | null {
+  const at = userAt(state.messages, target);
+  if (at < 0 || state.activeTurn !== null) return null;
+  return startTurn({ ...state, messages: state.messages.slice(0, at) }, turn, content, frame);
+}
+
+/** Whether the last reply can be answered again: nothing running, and a question to answer. */
+export const canRegenerate = (state: Conversation): boolean =>
+  state.activeTurn === null && state.messages.some((m) => m.role === "user");
+
+/** A regenerate: the replies after the last question go, and an empty one waits for turn `turn`. */
+export function startRegenerate(
+  state: Conversation,
+  turn: string,
+  frame?: TurnFrame,
+): Conversation | null {
+  if (!canRegenerate(state)) return null;
+  const last = state.messages.findLastIndex((m) => m.role === "user");
+  const messages = state.messages.slice(0, last + 1);
+  const { error: _, ...asked } = messages[last];
+  messages[last] = { ...asked, state: "done" };
+  messages.push({ key: `reply:${turn}`, turn, role: "assistant", content: "", state: "streaming" });
+  return { ...state, messages, outbox: queue(state.outbox, turn, "", frame), activeTurn: turn };
 }
 
 /** Marks the active turn as stopping and keeps the Stop in the outbox until it is sent. */

@@ -1,12 +1,14 @@
 // Turns sent but not yet answered, and a Stop the socket could not take: what every (re)open must
 // send again. Pure data, so the resend rules are unit-tested without a socket.
-import type { ClientFrame } from "../../lib/contract/frames.ts";
+import type { ClientFrame, TurnFrame } from "../../lib/contract/frames.ts";
 
 export interface OutboxTurn {
   readonly id: string;
   readonly content: string;
   /** The server has it: after a reconnect only the reply is still awaited, not a re-send. */
   readonly acked: boolean;
+  /** What to send (an edit, a regenerate, a conversation's message); absent: a plain message. */
+  readonly frame?: TurnFrame;
 }
 
 export interface Outbox {
@@ -19,8 +21,10 @@ export interface Outbox {
 export const emptyOutbox: Outbox = { turns: [], stop: null };
 
 /** Adds a turn at the end; a turn already queued keeps its place, as the server dedupes by id. */
-export function queue(outbox: Outbox, id: string, content: string): Outbox {
-  const turn = { id, content, acked: false };
+export function queue(outbox: Outbox, id: string, content: string, frame?: TurnFrame): Outbox {
+  const turn: OutboxTurn = frame
+    ? { id, content, acked: false, frame }
+    : { id, content, acked: false };
   const at = outbox.turns.findIndex((t) => t.id === id);
   const turns = at < 0 ? [...outbox.turns, turn] : outbox.turns.map((t, i) => i === at ? turn : t);
   return { ...outbox, turns };
@@ -63,11 +67,18 @@ export interface ReplayPoint {
  * The server dedupes by turn id, so re-sending a turn whose ack was lost is safe.
  */
 export function reopenFrames(outbox: Outbox, point: ReplayPoint): ClientFrame[] {
-  const after = point.lastEvent ?? point.resumeFrom ?? (point.isReconnect ? "0-0" : null);
+  const after = replayAfter(point);
   const frames: ClientFrame[] = after === null ? [] : [{ type: "resume", after }];
   for (const t of outbox.turns) {
-    if (!t.acked) frames.push({ type: "message", id: t.id, content: t.content });
+    if (!t.acked) frames.push(t.frame ?? { type: "message", id: t.id, content: t.content });
   }
   if (outbox.stop) frames.push({ type: "stop", id: outbox.stop });
   return frames;
 }
+
+/** Where a (re)opened socket replays from: this page's last event, the saved one, or the start. */
+export const replayAfter = (point: ReplayPoint): string | null =>
+  point.lastEvent ?? point.resumeFrom ?? (point.isReconnect ? "0-0" : null);
+
+/** For the outboxes after the first: their frames, without a second `resume`. */
+export const NO_REPLAY: ReplayPoint = { lastEvent: null, resumeFrom: null, isReconnect: false };

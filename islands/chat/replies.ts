@@ -1,10 +1,17 @@
-// How server frames change the conversation: acks, reply deltas placed at their offsets, the
-// stored reply replacing the streamed one, errors failing the turn they belong to. Pure functions:
-// the result says what to show and what the caller must do (save, announce, ask for a replay).
-import type { DeltaFrame, DoneFrame, ErrorFrame, ServerFrame } from "../../lib/contract/frames.ts";
+// How server frames change the conversation: acks, questions asked (here or in another tab),
+// reply deltas placed at their offsets, the stored reply replacing the streamed one, errors failing
+// the turn they belong to. Pure functions: the result says what to show and what the caller must
+// do (save, announce, ask for a replay). The list frames (`conversation…`) are the sidebar's.
+import type {
+  DeltaFrame,
+  DoneFrame,
+  ErrorFrame,
+  ServerFrame,
+  UserFrame,
+} from "../../lib/contract/frames.ts";
 import type { UiMessage } from "../../components/types.ts";
 import { applyDelta, isNewEvent } from "./events.ts";
-import type { Conversation } from "./messages.ts";
+import { type Conversation, userAt } from "./messages.ts";
 import { ack, isQueued, oldestUnacked, settle } from "./outbox.ts";
 
 /** What a frame changed, and what the caller must do beyond showing the new state. */
@@ -26,10 +33,12 @@ export interface Outcome {
 
 export function receive(state: Conversation, frame: ServerFrame): Outcome {
   if (frame.type === "ack") return { state: acknowledge(state, frame.id) };
+  if (frame.type === "conversation" || frame.type === "conversation_deleted") return { state };
   // Replays after a resume may repeat events already applied: the event id order decides.
   if (frame.event !== undefined && !isNewEvent(frame.event, state.lastEvent)) return { state };
   if (frame.type === "delta") return delta(state, frame);
   if (frame.type === "done") return done(state, frame);
+  if (frame.type === "user") return { state: asked(state, frame) };
   return error(state, frame);
 }
 
@@ -42,6 +51,63 @@ function acknowledge(state: Conversation, turn: string): Conversation {
   return { ...state, outbox, messages };
 }
 
+const placeholder = (turn: string): UiMessage => ({
+  key: `reply:${turn}`,
+  turn,
+  role: "assistant",
+  content: "",
+  state: "streaming",
+});
+
+/**
+ * A question was accepted, from this tab or another: it shows (once), with the reply coming under
+ * it. An edit or a retry first removes what it replaces; a regenerate the replies it replaces.
+ */
+function asked(state: Conversation, frame: UserFrame): Conversation {
+  const m = frame.message;
+  let messages = state.messages.slice();
+  const edited = frame.edited === undefined ? -1 : userAt(messages, frame.edited);
+  if (edited >= 0) messages = messages.slice(0, edited);
+  if (frame.retried !== undefined) {
+    messages = messages.filter((x) => x.turn !== frame.retried && x.id !== frame.retried);
+  }
+  let at = userAt(messages, m.id);
+  if (frame.regenerate && at >= 0) {
+    let end = at + 1;
+    while (messages[end]?.role === "assistant" && messages[end].turn !== frame.id) end++;
+    messages.splice(at + 1, end - at - 1);
+    const { error: _, ...question } = messages[at];
+    messages[at] = { ...question, state: "done" };
+  }
+  if (at >= 0) {
+    const q = messages[at];
+    messages[at] = {
+      ...q,
+      id: m.id,
+      timestamp: m.timestamp,
+      state: q.state === "sending" ? "done" : q.state,
+    };
+  } else if (!frame.regenerate) {
+    messages.push({
+      key: m.id,
+      id: m.id,
+      turn: frame.id,
+      role: "user",
+      content: m.content,
+      state: "done",
+      timestamp: m.timestamp,
+    });
+    at = messages.length - 1;
+  }
+  let activeTurn = state.activeTurn;
+  // Its reply is on the way: show that it is coming, unless a reply already follows it.
+  if (at >= 0 && replyIndex(messages, frame.id) < 0 && messages[at + 1]?.role !== "assistant") {
+    messages.splice(at + 1, 0, placeholder(frame.id));
+    activeTurn ??= frame.id;
+  }
+  return { ...state, messages, lastEvent: frame.event, gapResumeAsked: false, activeTurn };
+}
+
 function delta(state: Conversation, frame: DeltaFrame): Outcome {
   if (alreadyAnswered(state.messages, frame.id)) {
     return { state: { ...state, lastEvent: frame.event } };
@@ -51,13 +117,7 @@ function delta(state: Conversation, frame: DeltaFrame): Outcome {
   if (index < 0) {
     // A reply we did not start here (the page was reloaded mid-reply): show it where it belongs.
     index = insertionPoint(messages, frame.id);
-    messages.splice(index, 0, {
-      key: `reply:${frame.id}`,
-      turn: frame.id,
-      role: "assistant",
-      content: "",
-      state: "streaming",
-    });
+    messages.splice(index, 0, placeholder(frame.id));
   }
   const result = applyDelta(messages[index].content, frame.offset, frame.text);
   if (result.kind === "gap") {

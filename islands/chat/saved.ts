@@ -1,9 +1,11 @@
 // What the chat keeps in localStorage: the session (so a returning visitor skips the welcome
-// screen) and the id of the last finished reply event (so a reload can replay a reply in progress).
+// screen), the id of the last finished reply event (so a reload can replay a reply in progress),
+// and which conversation was open (a reload shows it again).
 // Storage can be unavailable (private modes, quotas): then the chat simply starts fresh.
 
 const SESSION_KEY = "chat.session";
 const LAST_DONE_KEY = "chat.lastDone";
+const CURRENT_KEY = "chat.current";
 
 export interface SavedSession {
   token: string;
@@ -37,6 +39,7 @@ export function loadSession(): SavedSession | null {
 export function saveSession(session: SavedSession): void {
   write(SESSION_KEY, JSON.stringify(session));
   write(LAST_DONE_KEY, null);
+  write(CURRENT_KEY, null);
 }
 
 /** Keeps the name: a new session after expiry reuses it. */
@@ -44,7 +47,15 @@ export function forgetToken(): void {
   const s = loadSession();
   write(SESSION_KEY, s ? JSON.stringify({ token: "", name: s.name }) : null);
   write(LAST_DONE_KEY, null);
+  write(CURRENT_KEY, null);
 }
 
 export const loadLastDone = (): string | null => read(LAST_DONE_KEY);
 export const saveLastDone = (event: string): void => write(LAST_DONE_KEY, event);
+
+export const loadCurrent = (): string | null => read(CURRENT_KEY);
+export const saveCurrent = (id: string): void => write(CURRENT_KEY, id);
+
+/** The theme the person chose ("light" | "dark"); null follows the system. */
+export const loadTheme = (): string | null => read("chat.theme");
+export const saveTheme = (theme: string | null): void => write("chat.theme", theme);

@@ -1,20 +1,24 @@
-// The chat's signals and the actions that change them. The conversation rules are pure functions
-// (messages.ts, outbox.ts); this wires them to the session, the socket and storage. Components only
-// read the signals and call the actions. Creating a store has no side effects, so the island can
-// render it on the server.
-import { batch, computed, signal } from "@preact/signals";
+// The chat's session and socket, and the signals around them. The conversations are the view's
+// (view.ts) and the sidebar's (sidebar.ts); the rules are pure functions (messages.ts, replies.ts,
+// outbox.ts, conversation_list.ts). Components only read the signals and call the actions.
+// Creating a store has no side effects, so the island can render it on the server.
+import { batch, signal } from "@preact/signals";
 import type { ClientFrame } from "../../lib/contract/frames.ts";
-import type { LinkState, UiMessage } from "../../components/types.ts";
+import { DEFAULT_CONVERSATION } from "../../lib/contract/conversations.ts";
+import type { LinkState } from "../../components/types.ts";
 import { loadMarkdown } from "../../components/markdown/loader.ts";
-import { chatSocketUrl, fetchHistory, isExpired, requestToken } from "./api.ts";
+import { loadExtras } from "../../components/extras_loader.ts";
+import { chatSocketUrl, fetchConversation, fetchHistory, isExpired, requestToken } from "./api.ts";
+import { isNewEvent } from "./events.ts";
 import { HealthWatch } from "./health.ts";
-import * as conversation from "./messages.ts";
-import { receive } from "./replies.ts";
-import { reopenFrames, stopSent } from "./outbox.ts";
-import { forgetToken, loadLastDone, loadSession, saveLastDone, saveSession } from "./saved.ts";
+import * as saved from "./saved.ts";
+import { SessionTimer } from "./session_timer.ts";
+import { Sidebar } from "./sidebar.ts";
 import { ReconnectingSocket } from "./socket.ts";
+import { ThemeChoice } from "./theme.ts";
 import { ToastQueue } from "./toasts.ts";
-import { encodeFrame, newTurnId, parseServerFrame } from "./wire.ts";
+import { ConversationView } from "./view.ts";
+import { encodeFrame, parseServerFrame } from "./wire.ts";
 
 export type Phase = "boot" | "welcome" | "loading" | "load_failed" | "chat";
 
@@ -27,39 +31,52 @@ const EXPIRED_NOTICE = "Your session has expired, so this conversation has ended
 export class ChatStore {
   readonly phase = signal<Phase>("boot");
   readonly name = signal("");
-  readonly messages = signal<UiMessage[]>([]);
   readonly link = signal<LinkState>({ kind: "closed" });
   /** The notice shown instead of the composer once the session is gone. */
   readonly expired = signal<string | null>(null);
-  /** The turn whose reply is awaited or streaming. */
-  readonly activeTurn = signal<string | null>(null);
-  readonly stopping = signal(false);
   readonly toasts = new ToastQueue();
   readonly health = new HealthWatch();
+  readonly theme = new ThemeChoice();
+  readonly timer = new SessionTimer();
+  readonly sidebar: Sidebar = new Sidebar({
+    token: () => this.#token,
+    notify: (text) => this.toasts.show(text),
+    gone: (id) => this.view.gone(id),
+  });
+  readonly view: ConversationView;
   /** Text for the screen-reader live region. */
   readonly announcement = signal("");
   readonly formError = signal<string | null>(null);
   readonly starting = signal(false);
   readonly loadError = signal<string | null>(null);
-  readonly busy = computed(() => this.activeTurn.value !== null);
 
   #token = "";
   #socket: ReconnectingSocket | null = null;
-  /** The whole conversation; `messages`, `activeTurn` and `stopping` show parts of it. */
-  #state = conversation.newConversation();
+  /** The newest reply event seen on the socket, in any conversation: where a reconnect resumes. */
+  #lastEvent: string | null = null;
   /** Where a freshly loaded page replays from, so a reply in progress at reload continues. */
   #resumeFrom: string | null = null;
 
-  constructor(readonly options: ChatOptions) {}
+  constructor(readonly options: ChatOptions) {
+    this.view = new ConversationView({
+      token: () => this.#token,
+      send: (frame) => this.#send(frame),
+      toast: (text) => this.toasts.show(text),
+      ended: () => this.expired.value !== null,
+      maxChars: options.maxChars,
+    }, this.sidebar);
+  }
 
   /** Runs in the browser once the island is hydrated. */
   boot(): void {
+    this.theme.boot();
+    loadExtras();
     loadMarkdown();
     this.health.refresh();
-    const saved = loadSession();
-    this.name.value = saved?.name ?? "";
-    if (saved?.token) {
-      this.#token = saved.token;
+    const s = saved.loadSession();
+    this.name.value = s?.name ?? "";
+    if (s?.token) {
+      this.#token = s.token;
       this.loadHistory();
     } else {
       this.phase.value = "welcome";
@@ -67,19 +84,26 @@ export class ChatStore {
     }
   }
 
+  /** The session, its list and the conversation open last time (the default one, at first). */
   async loadHistory(): Promise<void> {
     batch(() => {
       this.phase.value = "loading";
       this.loadError.value = null;
     });
     try {
-      const history = await fetchHistory(this.#token);
+      const [history] = await Promise.all([fetchHistory(this.#token), this.sidebar.load()]);
+      this.timer.learn(history.expires_at);
+      const wanted = saved.loadCurrent();
+      const other = wanted && wanted !== DEFAULT_CONVERSATION && this.sidebar.find(wanted);
+      const id = other ? wanted : DEFAULT_CONVERSATION;
+      const shown = other ? await fetchConversation(this.#token, id) : history;
       batch(() => {
         this.name.value = history.name;
-        this.#set({ ...this.#state, messages: conversation.fromHistory(history.messages) });
+        this.view.load(id, shown.messages);
+        this.view.show(id);
         this.phase.value = "chat";
       });
-      this.#resumeFrom = loadLastDone() ?? "0-0";
+      this.#resumeFrom = saved.loadLastDone() ?? "0-0";
       this.#connect();
       performance.mark("chat:chat-ready");
     } catch (e) {
@@ -107,8 +131,9 @@ export class ChatStore {
     });
     try {
       const session = await requestToken(name);
-      saveSession({ token: session.token, name: session.name });
+      saved.saveSession({ token: session.token, name: session.name });
       this.#reset(session.token);
+      this.timer.learn(session.expires_at);
       batch(() => {
         this.name.value = session.name;
         this.phase.value = "chat";
@@ -132,37 +157,25 @@ export class ChatStore {
   changeName(): void {
     this.#socket?.close();
     this.#socket = null;
-    forgetToken();
+    saved.forgetToken();
     this.#reset("");
     this.phase.value = "welcome";
   }
 
-  /** Returns false when the text was not sent (empty, too long, or a reply is in progress). */
-  send(text: string): boolean {
-    if (!text.trim() || this.busy.value || this.expired.value) return false;
-    if (text.length > this.options.maxChars) {
-      this.toasts.show(`A message can have at most ${this.options.maxChars} characters.`);
-      return false;
+  /** Sends a failed message again, as a new turn; after expiry, in a new session. */
+  async retry(turn: string): Promise<void> {
+    const wasExpired = this.expired.value !== null;
+    const again = this.view.withdraw(turn);
+    if (!again) return;
+    if (wasExpired) {
+      await this.newSession();
+      // What the person typed is never lost: if no session could start, it goes in a toast.
+      if (this.expired.value !== null || !this.view.send(again.content)) {
+        this.toasts.show(`Not sent: ${again.content}`);
+      }
+      return;
     }
-    const turn = newTurnId();
-    this.#set(conversation.startTurn(this.#state, turn, text));
-    this.#send({ type: "message", id: turn, content: text });
-    return true;
-  }
-
-  stop(): void {
-    const next = conversation.requestStop(this.#state);
-    if (!next) return;
-    this.#set(next);
-    if (this.#send({ type: "stop", id: next.activeTurn! })) this.#stopSent();
-  }
-
-  /** Sends a failed message again, as a new turn. */
-  retry(turn: string): void {
-    const withdrawn = conversation.withdrawTurn(this.#state, turn);
-    if (!withdrawn) return;
-    this.#set(withdrawn.state);
-    this.send(withdrawn.content);
+    this.view.send(again.content, again.replaces);
   }
 
   retryConnection(): void {
@@ -171,6 +184,7 @@ export class ChatStore {
 
   dispose(): void {
     this.health.dispose();
+    this.timer.dispose();
     this.#socket?.close();
   }
 
@@ -182,6 +196,7 @@ export class ChatStore {
       onState: (state) => {
         if (this.#socket !== socket) return;
         this.link.value = state;
+        this.timer.linked(state.kind === "open");
         if (state.kind === "expired") this.#expire();
       },
       onOpen: (isReconnect) => this.#onOpen(socket, isReconnect),
@@ -192,16 +207,18 @@ export class ChatStore {
   }
 
   #onOpen(socket: ReconnectingSocket, isReconnect: boolean): void {
-    const frames = reopenFrames(this.#state.outbox, {
-      lastEvent: this.#state.lastEvent,
+    const frames = this.view.reopen({
+      lastEvent: this.#lastEvent,
       resumeFrom: this.#resumeFrom,
       isReconnect,
     });
-    this.#state = { ...this.#state, gapResumeAsked: false };
     for (const frame of frames) {
-      if (socket.send(encodeFrame(frame)) && frame.type === "stop") this.#stopSent();
+      if (socket.send(encodeFrame(frame)) && frame.type === "stop") this.view.stopSent(frame.id);
     }
-    if (isReconnect) this.health.refresh();
+    if (isReconnect) {
+      this.health.refresh();
+      this.sidebar.load().catch(() => {});
+    }
   }
 
   #onData(data: unknown): void {
@@ -210,47 +227,41 @@ export class ChatStore {
       console.warn("Ignored an unreadable frame", data);
       return;
     }
-    const out = receive(this.#state, frame);
+    this.timer.alive();
+    if (frame.type === "conversation" || frame.type === "conversation_deleted") {
+      return this.sidebar.apply(frame);
+    }
+    if (frame.type !== "ack" && frame.event && isNewEvent(frame.event, this.#lastEvent)) {
+      this.#lastEvent = frame.event;
+    }
+    const out = this.view.receive(frame);
+    if (!out) {
+      if (frame.type === "error" && frame.code === "session_expired") this.#expire();
+      return;
+    }
     if (out.resume !== undefined) this.#send({ type: "resume", after: out.resume });
-    if (out.finished !== undefined) saveLastDone(out.finished);
+    if (out.finished !== undefined) saved.saveLastDone(out.finished);
     if (out.health === "down" || (out.health === "up" && this.health.degraded)) {
       this.health.refresh();
     }
     if (out.toast !== undefined) this.toasts.show(out.toast);
-    batch(() => {
-      this.#set(out.state);
-      if (out.announce !== undefined) this.announcement.value = out.announce;
-    });
+    if (out.announce !== undefined) this.announcement.value = out.announce;
     if (out.expired) this.#expire();
   }
 
   // ---- helpers ----
-
-  /** Shows a new state of the conversation. */
-  #set(next: conversation.Conversation): void {
-    this.#state = next;
-    batch(() => {
-      this.messages.value = next.messages;
-      this.activeTurn.value = next.activeTurn;
-      this.stopping.value = next.stopping;
-    });
-  }
 
   /** False when the socket is down; the outbox then re-sends what matters on the next open. */
   #send(frame: ClientFrame): boolean {
     return this.#socket?.send(encodeFrame(frame)) ?? false;
   }
 
-  #stopSent(): void {
-    this.#state = { ...this.#state, outbox: stopSent(this.#state.outbox) };
-  }
-
   #expire(): void {
     this.#socket?.close();
     this.#socket = null;
-    forgetToken();
+    saved.forgetToken();
     batch(() => {
-      this.#set(conversation.expire(this.#state));
+      this.view.expire();
       this.expired.value = EXPIRED_NOTICE;
       this.link.value = { kind: "expired", reason: "" };
     });
@@ -259,8 +270,10 @@ export class ChatStore {
   #reset(token: string): void {
     this.#token = token;
     this.#resumeFrom = null;
+    this.#lastEvent = null;
+    this.sidebar.reset();
     batch(() => {
-      this.#set(conversation.newConversation());
+      this.view.reset();
       this.expired.value = null;
       this.formError.value = null;
     });

@@ -1,19 +1,22 @@
-// A session's history: one stream entry per message, in the order the user saw them.
+// A conversation's history: its messages, oldest first, in the order the user saw them (one
+// ZRANGEBYLEX of the session's history set; see message_members.ts).
 import type { Message } from "../contract/frames.ts";
+import { DEFAULT_CONVERSATION } from "../contract/conversations.ts";
 import { sessionKeys } from "./keys.ts";
 import type { Redis } from "./client.ts";
-import { fields, type RawEntry } from "./stream_entries.ts";
+import { conversationRange, readMember } from "./message_members.ts";
 
-export function toMessage(f: Record<string, string>): Message {
-  return {
-    id: f.id,
-    role: f.role === "assistant" ? "assistant" : "user",
-    content: f.content ?? "",
-    timestamp: f.ts,
-  };
+export async function readHistory(
+  redis: Redis,
+  token: string,
+  conversation = DEFAULT_CONVERSATION,
+): Promise<Message[]> {
+  const [min, max] = conversationRange(conversation);
+  const raw = await redis.zrange(sessionKeys(token).history, min, max, { byLex: true }) as string[];
+  return raw.map(readMember).filter((m): m is Message => m !== null);
 }
 
-export async function readHistory(redis: Redis, token: string): Promise<Message[]> {
-  const raw = await redis.xrange(sessionKeys(token).history, "-", "+") as unknown as RawEntry[];
-  return raw.map(([, f]) => toMessage(fields(f)));
+/** The name the session was started with; null once it has expired. */
+export async function readUserName(redis: Redis, token: string): Promise<string | null> {
+  return await redis.hget<string>(sessionKeys(token).session, "name") ?? null;
 }

@@ -10,17 +10,22 @@ export const WORKERS_HASH = "chat:workers";
 export const sessionKeys = (token: string) => ({
   /** hash: name, session_start */
   session: `chat:s:${token}`,
-  /** stream: one entry per Message, in the order the user saw them */
-  history: `chat:h:${token}`,
+  /**
+   * sorted set, all scores 0: every conversation's messages, one member each, ordered by
+   * `<conversation>:<seq>` (see message_members.ts), so one conversation is one ZRANGEBYLEX
+   */
+  history: `chat:m:${token}`,
   /** hash: turn id -> state ("queued" | "done" | "failed"), "<id>:stop" -> "1" */
   turns: `chat:t:${token}`,
-  /** stream: reply events (delta, done, error); entry ids are the `event` ids used by resume */
+  /** stream: reply events (delta, done, error, user, conversation…); ids are resume's `event` ids */
   replies: `chat:r:${token}`,
+  /** hash: `<conversation>:<field>` -> created, updated, title, renamed, count, seq, running */
+  conversations: `chat:c:${token}`,
 });
 export type SessionKeys = ReturnType<typeof sessionKeys>;
 
 /** A session's keys in the order the Lua scripts expect them. */
 export function sessionKeyList(token: string): string[] {
   const k = sessionKeys(token);
-  return [k.session, k.history, k.turns, k.replies];
+  return [k.session, k.history, k.turns, k.replies, k.conversations];
 }

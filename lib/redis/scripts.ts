@@ -1,9 +1,13 @@
 // Lua scripts: each state change of a turn happens atomically in one round trip, which is what
 // makes "one turn, one reply in history" hold with many web servers and workers. Each script
 // returns one of its named outcomes (decoded once, in script_runner.ts), never a bare number.
-// Session keys are passed in the order of sessionKeyList(): session, history, turns, replies.
+// Session keys are passed in the order of sessionKeyList(): session, history, turns, replies,
+// conversations (session_lua.ts has the helpers over them).
 // Every key a script touches is in KEYS, so Upstash may run them under key locks instead of its
 // global lock (`allow-key-locking`; the local bridge strips the flag, which Redis 7.0 rejects).
+// Writes to a reply stream publish a hint (reply_hint.ts) to the web servers holding the session.
+import { NOTIFY_LUA, WAKE_CHANNEL } from "./reply_hint.ts";
+import { SESSION_LUA } from "./session_lua.ts";
 
 export interface Script<O extends string> {
   readonly name: string;
@@ -12,8 +16,9 @@ export interface Script<O extends string> {
 }
 
 const SHEBANG = "#!lua flags=allow-key-locking\n";
+const notify = NOTIFY_LUA;
 
-function script<const O extends readonly string[]>(
+export function script<const O extends readonly string[]>(
   name: string,
   outcomes: O,
   lua: string,
@@ -21,26 +26,77 @@ function script<const O extends readonly string[]>(
   return { name, lua: SHEBANG + lua, outcomes };
 }
 
-const refreshTtl = `
-local function refresh(ttl)
-  for i = 1, 4 do redis.call('EXPIRE', KEYS[i], ttl) end
-end
-`;
+/** refresh(ttl) over every session key, and the conversation helpers. */
+const refreshTtl = SESSION_LUA;
 
 /**
- * Accept a user turn. KEYS: session keys + requests stream.
- * ARGV: turn id, content, timestamp, ttl, token.
+ * Accept a user turn in a conversation: a new message, an edit (the edited message and everything
+ * after it go) or a regenerate (the replies after the last user message go, and it is answered
+ * again). The default conversation is created on its first turn. Writes the turn's `user` event,
+ * and a `conversation` event when the conversation was created or got its title.
+ * KEYS: session keys + requests stream.
+ * ARGV: turn id, content, timestamp, ttl, token, request id (for the worker's log lines),
+ *   conversation, kind ('message' | 'edit' | 'regenerate'), target (edit: the message replaced;
+ *   message: a failed message it retries; else ''), the new message's JSON ('' for regenerate),
+ *   title from the message, the conversation limit, '1' when the conversation may be created.
  */
 export const ACCEPT_TURN = script(
   "accept_turn",
-  ["queued", "duplicate", "session_gone"],
+  [
+    "queued",
+    "duplicate",
+    "session_gone",
+    "conversation_not_found",
+    "too_many_conversations",
+    "busy",
+    "no_such_message",
+  ],
   refreshTtl + `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 'session_gone' end
-if redis.call('HSETNX', KEYS[3], ARGV[1], 'queued') == 0 then return 'duplicate' end
-redis.call('XADD', KEYS[2], '*', 'id', ARGV[1], 'role', 'user', 'content', ARGV[2], 'ts', ARGV[3])
-local entry = redis.call('XADD', KEYS[5], '*', 'token', ARGV[5], 'turn', ARGV[1])
-redis.call('HSET', KEYS[3], ARGV[1] .. ':entry', entry)
+local turn, ts, c, kind, target = ARGV[1], ARGV[3], ARGV[7], ARGV[8], ARGV[9]
+if redis.call('HEXISTS', KEYS[3], turn) == 1 then return 'duplicate' end
+local created = false
+if not exists(c) then
+  if ARGV[13] ~= '1' then return 'conversation_not_found' end
+  if kind ~= 'message' then return 'no_such_message' end
+  if conversationCount() >= tonumber(ARGV[12]) then return 'too_many_conversations' end
+  createConversation(c, '', ts)
+  created = true
+end
+if kind ~= 'message' and #running(c) > 0 then return 'busy' end
+local user = { 'type', 'user', 'id', turn, 'conv', c }
+local askSeq, json, ask = nil, ARGV[10], turn
+if kind == 'regenerate' then
+  askSeq, json, ask = reopenLast(c, ts)
+  if not askSeq then return 'no_such_message' end
+  user[#user + 1], user[#user + 2] = 'regen', '1'
+else
+  if kind == 'edit' then
+    if not cutFrom(c, target) then return 'no_such_message' end
+    user[#user + 1], user[#user + 2] = 'edited', target
+  elseif target ~= '' and dropFailed(c, target) then
+    user[#user + 1], user[#user + 2] = 'retried', target
+  end
+  askSeq = addMessage(c, 'u', turn, json, ts)
+  redis.call('HSET', KEYS[3], turn .. ':u', askSeq)
+  if cget(c, 'title') == '' and not cget(c, 'renamed') and ARGV[11] ~= '' then
+    cset(c, 'title', ARGV[11])
+    created = true
+  end
+end
+redis.call('HSET', KEYS[3], turn, 'queued', turn .. ':c', c, turn .. ':q', askSeq)
+local list = running(c)
+list[#list + 1] = turn
+setRunning(c, list)
+local entry = redis.call('XADD', KEYS[6], '*', 'token', ARGV[5], 'turn', turn, 'rid', ARGV[6],
+  'conv', c, 'ask', ask)
+redis.call('HSET', KEYS[3], turn .. ':entry', entry)
+if created then emitConversation(c) end
+user[#user + 1] = 'message'
+user[#user + 1] = json
+emit(user)
 refresh(ARGV[4])
+redis.call('PUBLISH', '${WAKE_CHANNEL}', '1')
 return 'queued'
 `,
 );
@@ -63,10 +119,10 @@ return 'stopping'
 export const APPEND_DELTA = script(
   "append_delta",
   ["go_on", "stop", "session_gone", "not_streaming"],
-  refreshTtl + `
+  refreshTtl + notify + `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 'session_gone' end
 if redis.call('HGET', KEYS[3], ARGV[1]) ~= 'queued' then return 'not_streaming' end
-redis.call('XADD', KEYS[4], 'MAXLEN', '~', '5000', '*', unpack(ARGV, 3))
+notify(redis.call('XADD', KEYS[4], 'MAXLEN', '~', '5000', '*', unpack(ARGV, 3)), 3)
 refresh(ARGV[2])
 if redis.call('HEXISTS', KEYS[3], ARGV[1] .. ':stop') == 1 then return 'stop' end
 return 'go_on'
@@ -74,35 +130,40 @@ return 'go_on'
 );
 
 /**
- * Finish a turn: commit the reply to history (or record the failure), tell the client, and XACK,
- * all at once. Only the consumer that still owns the request may do it (fencing against a worker
- * that was presumed dead). KEYS: session keys + requests stream.
+ * Finish a turn: commit the reply to its conversation (or mark the user message failed), tell the
+ * client, and XACK, all at once. Only the consumer that still owns the request may do it (fencing
+ * against a worker that was presumed dead). Nothing is written to a conversation that was deleted
+ * (or whose asked message is gone) meanwhile. KEYS: session keys + requests stream.
  * ARGV: turn id, group, consumer, request entry id, ttl, new state ('done' | 'failed'),
- *   assistant message id, content for history ('' for none), timestamp, then the ReplyEntry's
- *   field/value pairs.
+ *   assistant message id, its JSON ('' for none), timestamp, the failure's JSON ('' for none),
+ *   then the ReplyEntry's field/value pairs.
  */
 export const FINISH_TURN = script(
   "finish_turn",
   ["committed", "session_gone", "already_finished", "not_owner"],
-  refreshTtl + `
-local owner = redis.call('XPENDING', KEYS[5], ARGV[2], ARGV[4], ARGV[4], 1, ARGV[3])
+  refreshTtl + notify + `
+local owner = redis.call('XPENDING', KEYS[6], ARGV[2], ARGV[4], ARGV[4], 1, ARGV[3])
 if #owner == 0 then return 'not_owner' end
 if redis.call('EXISTS', KEYS[1]) == 0 then
-  redis.call('XACK', KEYS[5], ARGV[2], ARGV[4])
+  redis.call('XACK', KEYS[6], ARGV[2], ARGV[4])
   return 'session_gone'
 end
 if redis.call('HGET', KEYS[3], ARGV[1]) ~= 'queued' then
-  redis.call('XACK', KEYS[5], ARGV[2], ARGV[4])
+  redis.call('XACK', KEYS[6], ARGV[2], ARGV[4])
   return 'already_finished'
 end
 redis.call('HSET', KEYS[3], ARGV[1], ARGV[6])
 redis.call('HDEL', KEYS[3], ARGV[1] .. ':stop', ARGV[1] .. ':entry')
-if ARGV[8] ~= '' then
-  redis.call('XADD', KEYS[2], '*', 'id', ARGV[7], 'role', 'assistant', 'content', ARGV[8],
-    'ts', ARGV[9])
+local c = redis.call('HGET', KEYS[3], ARGV[1] .. ':c')
+local seq = redis.call('HGET', KEYS[3], ARGV[1] .. ':q')
+local asked = c and seq and exists(c) and memberAt(c, seq)
+if asked then
+  if ARGV[8] ~= '' then addMessage(c, 'a', ARGV[7], ARGV[8], ARGV[9])
+  elseif ARGV[10] ~= '' then setFailure(asked, ARGV[10]) end
+  withoutRunning(c, ARGV[1])
 end
-redis.call('XADD', KEYS[4], 'MAXLEN', '~', '5000', '*', unpack(ARGV, 10))
-redis.call('XACK', KEYS[5], ARGV[2], ARGV[4])
+notify(redis.call('XADD', KEYS[4], 'MAXLEN', '~', '5000', '*', unpack(ARGV, 11)), 11)
+redis.call('XACK', KEYS[6], ARGV[2], ARGV[4])
 refresh(ARGV[5])
 return 'committed'
 `,
@@ -111,23 +172,24 @@ return 'committed'
 /**
  * End a turn no worker will finish, from the web server: one the user stopped that is still
  * running after the grace period, or one whose worker died with no other claiming it. What the
- * user saw is committed (as a stopped reply) and the request is taken out of the queue, so a
- * worker that comes back later cannot overwrite it. KEYS: session keys + requests stream.
+ * user saw is committed (as a stopped reply; an orphan with nothing seen marks its message failed)
+ * and the request is taken out of the queue, so a worker that comes back later cannot overwrite
+ * it. KEYS: session keys + requests stream.
  * ARGV: turn id, group, mode ('stop' | 'orphan'), idle ms after which a pending request counts as
  *   abandoned, '1' when no worker can serve (so a request never delivered is abandoned too), the
  *   last reply-stream id the caller read (any later write means a worker is alive: 'changed'),
- *   ttl, assistant message id, content seen ('' for none), timestamp, then the ReplyEntry's
- *   pairs.
+ *   ttl, assistant message id, its JSON ('' for none), timestamp, the failure's JSON, then the
+ *   ReplyEntry's pairs.
  */
 export const END_ABANDONED = script(
   "end_abandoned",
   ["ended", "finished", "alive", "waiting", "changed", "session_gone"],
-  refreshTtl + `
+  refreshTtl + notify + `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 'session_gone' end
 if redis.call('HGET', KEYS[3], ARGV[1]) ~= 'queued' then return 'finished' end
 local entry = redis.call('HGET', KEYS[3], ARGV[1] .. ':entry')
 if ARGV[3] == 'orphan' and entry then
-  local pending = redis.call('XPENDING', KEYS[5], ARGV[2], entry, entry, 1)
+  local pending = redis.call('XPENDING', KEYS[6], ARGV[2], entry, entry, 1)
   if #pending > 0 then
     if tonumber(pending[1][3]) < tonumber(ARGV[4]) then return 'alive' end
   elseif ARGV[5] ~= '1' then
@@ -137,19 +199,24 @@ end
 local last = redis.call('XREVRANGE', KEYS[4], '+', '-', 'COUNT', 1)
 local lastId = last[1] and last[1][1] or '0-0'
 if lastId ~= ARGV[6] then return 'changed' end
+local c = redis.call('HGET', KEYS[3], ARGV[1] .. ':c')
+local seq = redis.call('HGET', KEYS[3], ARGV[1] .. ':q')
+local asked = c and seq and exists(c) and memberAt(c, seq)
 local state = 'failed'
 if ARGV[9] ~= '' then
-  redis.call('XADD', KEYS[2], '*', 'id', ARGV[8], 'role', 'assistant', 'content', ARGV[9],
-    'ts', ARGV[10])
+  if asked then addMessage(c, 'a', ARGV[8], ARGV[9], ARGV[10]) end
   state = 'done'
+elseif ARGV[3] ~= 'stop' and asked then
+  setFailure(asked, ARGV[11])
 end
+if asked then withoutRunning(c, ARGV[1]) end
 if ARGV[3] == 'stop' then state = 'done' end
 redis.call('HSET', KEYS[3], ARGV[1], state)
 redis.call('HDEL', KEYS[3], ARGV[1] .. ':stop', ARGV[1] .. ':entry')
-redis.call('XADD', KEYS[4], 'MAXLEN', '~', '5000', '*', unpack(ARGV, 11))
+notify(redis.call('XADD', KEYS[4], 'MAXLEN', '~', '5000', '*', unpack(ARGV, 12)), 12)
 if entry then
-  redis.call('XACK', KEYS[5], ARGV[2], entry)
-  redis.call('XDEL', KEYS[5], entry)
+  redis.call('XACK', KEYS[6], ARGV[2], entry)
+  redis.call('XDEL', KEYS[6], entry)
 end
 refresh(ARGV[7])
 return 'ended'
@@ -203,5 +270,24 @@ end
 if not keep then return 'nothing_to_trim' end
 if redis.call('XTRIM', KEYS[1], 'MINID', keep) == 0 then return 'nothing_to_trim' end
 return 'trimmed'
+`,
+);
+
+/**
+ * A sliding log rate limit: at most ARGV[3] admissions in any ARGV[2] ms, exactly (the
+ * approximating sliding window of @upstash/ratelimit lets a burst at a window's end be followed
+ * by more at the next one's start). KEYS: the log (a sorted set of admission times).
+ * ARGV: now (ms), window (ms), limit, a unique member for this admission.
+ */
+export const RATE_LIMIT = script(
+  "rate_limit",
+  ["allowed", "limited"],
+  `
+local now, window, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) >= limit then return 'limited' end
+redis.call('ZADD', KEYS[1], now, ARGV[4])
+redis.call('PEXPIRE', KEYS[1], window)
+return 'allowed'
 `,
 );

@@ -2,8 +2,23 @@
 // group, claim what dead workers left pending, and XACK only inside FINISH_TURN, after the reply
 // is in history.
 import type { Redis } from "./client.ts";
-import { REQUESTS_STREAM, sessionKeyList, sessionKeys, WORKER_GROUP } from "./keys.ts";
+import {
+  REQUESTS_STREAM,
+  sessionKeyList,
+  sessionKeys,
+  WORKER_GROUP,
+  WORKERS_HASH,
+} from "./keys.ts";
+import { WAKE_CHANNEL } from "./reply_hint.ts";
 import { entryArgs, readReplyEntry, type ReplyEntry } from "./reply_entry.ts";
+import { DEFAULT_CONVERSATION } from "../contract/conversations.ts";
+import {
+  abandonedEnding,
+  acceptArgs,
+  doneEnding,
+  failedEnding,
+  type TurnRequest,
+} from "./turn_request.ts";
 import { ScriptRunner } from "./script_runner.ts";
 import {
   ACCEPT_TURN,
@@ -22,38 +37,45 @@ export type FinishOutcome = (typeof FINISH_TURN.outcomes)[number];
 export type HeartbeatOutcome = (typeof HEARTBEAT.outcomes)[number];
 export type AbandonOutcome = (typeof END_ABANDONED.outcomes)[number];
 
-/** Apply a reply's deltas in order: each starts at its offset (a retried turn restarts at 0). */
-export function seenText(entries: ReplyEntry[], turn: string): string {
-  let text = "";
-  for (const e of entries) {
-    if (e.type === "delta" && e.id === turn) text = text.slice(0, Number(e.offset) || 0) + e.text;
-  }
-  return text;
-}
+export { replyMessageId, seenText } from "./turn_request.ts";
 
 export interface QueuedTurn {
   entryId: string;
   token: string;
   turn: string;
+  /** The x-request-id of the request that queued the turn ("" when none was recorded). */
+  requestId: string;
+  conversation: string;
+  /** The id of the user message the turn answers (a regenerate answers an older one). */
+  ask: string;
 }
-
-/** The id of the assistant message that answers a turn (client ids never contain ":"). */
-export const replyMessageId = (turn: string) => `${turn}:a`;
 
 export class TurnQueue {
   readonly #scripts: ScriptRunner;
 
-  constructor(readonly redis: Redis, readonly ttl: number) {
+  constructor(readonly redis: Redis, readonly ttl: number, readonly maxConversations = 100) {
     this.#scripts = new ScriptRunner(redis);
   }
 
   // --- web server side ---
 
-  accept(token: string, turnId: string, content: string): Promise<AcceptOutcome> {
+  /**
+   * `requestId`: the x-request-id of the request behind the turn, carried into worker logs.
+   * `request`: which conversation, and whether the turn is a message, an edit or a regenerate.
+   */
+  accept(
+    token: string,
+    turnId: string,
+    content: string,
+    requestId = "",
+    request: TurnRequest = {},
+  ): Promise<AcceptOutcome> {
     return this.#scripts.run(
       ACCEPT_TURN,
       [...sessionKeyList(token), REQUESTS_STREAM],
-      [turnId, content, new Date().toISOString(), String(this.ttl), token],
+      acceptArgs({ token, turnId, content, requestId, ttl: this.ttl, ...request }, {
+        maxConversations: this.maxConversations,
+      }),
     );
   }
 
@@ -82,18 +104,13 @@ export class TurnQueue {
     mode: "stop" | "orphan",
     opts: { idleMs: number; noWorkers: boolean; error: { code: string; message: string } },
   ): Promise<AbandonOutcome> {
-    const raw = await this.redis.xrange(
-      sessionKeys(token).replies,
-      "-",
-      "+",
-    ) as unknown as RawEntry[];
+    const keys = sessionKeys(token);
+    const [raw, conv] = await Promise.all([
+      this.redis.xrange(keys.replies, "-", "+") as unknown as Promise<RawEntry[]>,
+      this.redis.hget<string>(keys.turns, `${turn}:c`),
+    ]);
     const entries = raw.map(([, f]) => readReplyEntry(fields(f))).filter((e) => e !== null);
-    const content = seenText(entries, turn);
-    const ts = new Date().toISOString();
-    const mid = replyMessageId(turn);
-    const entry: ReplyEntry = mode === "stop"
-      ? { type: "done", id: turn, mid, content, ts, stopped: "1" }
-      : { type: "error", id: turn, ...opts.error };
+    const end = abandonedEnding(entries, turn, conv ?? DEFAULT_CONVERSATION, mode, opts.error);
     return this.#scripts.run(END_ABANDONED, [...sessionKeyList(token), REQUESTS_STREAM], [
       turn,
       WORKER_GROUP,
@@ -102,10 +119,11 @@ export class TurnQueue {
       opts.noWorkers ? "1" : "0",
       raw.at(-1)?.[0] ?? "0-0",
       String(this.ttl),
-      mid,
-      content,
-      ts,
-      ...entryArgs(entry),
+      end.mid,
+      end.message,
+      end.ts,
+      end.failure,
+      ...entryArgs(end.entry),
     ]);
   }
 
@@ -130,6 +148,37 @@ export class TurnQueue {
       count,
     }) as unknown as [string, RawEntry[]][] | null;
     return (raw?.[0]?.[1] ?? []).map(toTurn);
+  }
+
+  /**
+   * A worker's periodic visit in one request: optionally its announcement and a heartbeat on the
+   * wake channel (so every worker's subscription hears something even when nobody chats),
+   * optionally claiming turns left by dead workers, then reading new ones.
+   */
+  async poll(consumer: string, opts: {
+    count: number;
+    claimIdleMs?: number;
+    announce?: string;
+    heartbeat?: boolean;
+  }): Promise<{ claimed: QueuedTurn[]; fresh: QueuedTurn[] }> {
+    const p = this.redis.pipeline();
+    if (opts.announce) p.hset(WORKERS_HASH, { [consumer]: opts.announce });
+    if (opts.heartbeat) p.publish(WAKE_CHANNEL, "hb");
+    if (opts.claimIdleMs !== undefined) {
+      p.xautoclaim(REQUESTS_STREAM, WORKER_GROUP, consumer, opts.claimIdleMs, "0-0", {
+        count: opts.count,
+      });
+    }
+    p.xreadgroup(WORKER_GROUP, consumer, REQUESTS_STREAM, ">", { count: opts.count });
+    const results = await p.exec() as unknown[];
+    const read = results.at(-1) as [string, RawEntry[]][] | null;
+    const claim = opts.claimIdleMs !== undefined
+      ? results.at(-2) as [string, (RawEntry | null)[]] | null
+      : null;
+    return {
+      claimed: (claim?.[1] ?? []).filter((e): e is RawEntry => Array.isArray(e)).map(toTurn),
+      fresh: (read?.[0]?.[1] ?? []).map(toTurn),
+    };
   }
 
   /** Takes over turns another worker left pending for longer than `minIdleMs`. */
@@ -163,7 +212,13 @@ export class TurnQueue {
   }
 
   append(turn: QueuedTurn, text: string, offset: number): Promise<AppendOutcome> {
-    const entry: ReplyEntry = { type: "delta", id: turn.turn, text, offset: String(offset) };
+    const entry: ReplyEntry = {
+      type: "delta",
+      id: turn.turn,
+      conv: turn.conversation,
+      text,
+      offset: String(offset),
+    };
     return this.#scripts.run(APPEND_DELTA, sessionKeyList(turn.token), [
       turn.turn,
       String(this.ttl),
@@ -177,17 +232,8 @@ export class TurnQueue {
     content: string,
     stopped: boolean,
   ): Promise<FinishOutcome> {
-    const ts = new Date().toISOString();
-    const mid = replyMessageId(turn.turn);
-    const entry: ReplyEntry = {
-      type: "done",
-      id: turn.turn,
-      mid,
-      content,
-      ts,
-      stopped: stopped ? "1" : "0",
-    };
-    return this.#finish(consumer, turn, "done", [mid, content, ts], entry);
+    const end = doneEnding(turn.turn, turn.conversation, content, stopped);
+    return this.#finish(consumer, turn, "done", end.message, end.entry);
   }
 
   finishFailed(
@@ -196,15 +242,15 @@ export class TurnQueue {
     code: string,
     message: string,
   ): Promise<FinishOutcome> {
-    const entry: ReplyEntry = { type: "error", id: turn.turn, code, message };
-    return this.#finish(consumer, turn, "failed", ["", "", ""], entry);
+    const end = failedEnding(turn.turn, turn.conversation, { code, message });
+    return this.#finish(consumer, turn, "failed", end.message, end.entry);
   }
 
   #finish(
     consumer: string,
     turn: QueuedTurn,
     state: "done" | "failed",
-    message: [id: string, content: string, ts: string],
+    message: [id: string, json: string, ts: string, failure: string],
     entry: ReplyEntry,
   ): Promise<FinishOutcome> {
     return this.#scripts.run(FINISH_TURN, [...sessionKeyList(turn.token), REQUESTS_STREAM], [
@@ -236,5 +282,12 @@ export class TurnQueue {
 
 function toTurn([entryId, raw]: RawEntry): QueuedTurn {
   const f = fields(raw);
-  return { entryId, token: f.token ?? "", turn: f.turn ?? "" };
+  return {
+    entryId,
+    token: f.token ?? "",
+    turn: f.turn ?? "",
+    requestId: f.rid ?? "",
+    conversation: f.conv || DEFAULT_CONVERSATION,
+    ask: f.ask || (f.turn ?? ""),
+  };
 }

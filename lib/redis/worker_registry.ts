@@ -5,6 +5,8 @@ import type { Redis } from "./client.ts";
 
 export interface WorkerStatus {
   model: string;
+  /** What the model runs on (the embedded model's backend), once loaded. */
+  gpu?: string;
   ready: boolean;
   /** What is wrong and how to fix it, when not ready. */
   detail?: string;
@@ -12,7 +14,8 @@ export interface WorkerStatus {
   until: number;
 }
 
-export const ANNOUNCE_EVERY_MS = 5000;
+/** Workers announce this often (with the intake tick); an announcement lasts three periods. */
+export const ANNOUNCE_EVERY_MS = 15_000;
 
 export async function announce(redis: Redis, consumer: string, status: WorkerStatus) {
   await redis.hset(WORKERS_HASH, { [consumer]: JSON.stringify(status) });
@@ -25,6 +28,7 @@ export async function withdraw(redis: Redis, consumer: string) {
 export interface ModelAvailability {
   available: boolean;
   model: string;
+  gpu?: string;
   detail?: string;
 }
 
@@ -45,7 +49,7 @@ export async function modelAvailability(redis: Redis): Promise<ModelAvailability
   }
   if (stale.length) await redis.hdel(WORKERS_HASH, ...stale);
   const ready = live.find((s) => s.ready);
-  if (ready) return { available: true, model: ready.model };
+  if (ready) return { available: true, model: ready.model, gpu: ready.gpu };
   if (live.length) {
     return { available: false, model: live[0].model, detail: live[0].detail };
   }

@@ -3,6 +3,7 @@
 import { ClientFrame, type ErrorCode, type ServerFrame } from "../contract/frames.ts";
 import { isStreamId } from "../contract/stream_ids.ts";
 import type { Logger } from "../log.ts";
+import type { ConnectionMetrics } from "./metrics.ts";
 import { sessionKeys } from "../redis/keys.ts";
 import { readReplyEntry, toReplyEvent } from "../redis/reply_entry.ts";
 import { MAX_FRAME_BYTES } from "./limits.ts";
@@ -10,19 +11,31 @@ import type { ReplyListener } from "./reply_relay.ts";
 import type { Deps } from "./services.ts";
 import { TurnWatch } from "./turn_watch.ts";
 import { USER_MESSAGES } from "./user_messages.ts";
+import { acceptTurnFrame, type TurnSink } from "./turn_frames.ts";
 
 /** After a resume, poll fast for a while even if this socket queued nothing itself. */
 const RESUME_FAST_MS = 5000;
 /** Beyond the claim idle time: how long a silent turn may wait for another worker to claim it. */
 const ORPHAN_MARGIN_MS = 3000;
 
+/**
+ * An open socket keeps its session alive: one TOUCH_SESSION a minute (a third of the TTL when that
+ * is shorter, so a short TTL, as in tests, still never lapses under an open tab).
+ */
+export const keepAliveMs = (ttlSeconds: number): number => Math.min(60_000, ttlSeconds * 1000 / 3);
+
 export class ChatConnection implements ReplyListener {
   readonly key: string;
+  readonly sessionKey: string;
   #fastUntil = 0;
   #queue: Promise<void> = Promise.resolve();
   /** The last event this socket delivered: where to fall back to if a resume cursor fails. */
   #delivered: string;
   readonly #watch: TurnWatch;
+  readonly #metrics: ConnectionMetrics;
+  #keepAlive: ReturnType<typeof setInterval> | undefined;
+  /** Reply events that arrive while a turn is being accepted wait for its ack (sent first). */
+  #held: ServerFrame[] | null = null;
 
   constructor(
     private socket: WebSocket,
@@ -30,9 +43,13 @@ export class ChatConnection implements ReplyListener {
     public cursor: string,
     private deps: Deps,
     private log: Logger,
+    /** The upgrade request's x-request-id: queued with each turn, so worker logs name it too. */
+    private requestId = "",
   ) {
     this.key = sessionKeys(token).replies;
+    this.sessionKey = sessionKeys(token).session;
     this.#delivered = cursor;
+    this.#metrics = deps.metrics.connection(log);
     this.#watch = new TurnWatch(
       (turn, mode) => this.#endAbandoned(turn, mode),
       deps.config.WORKER_CLAIM_IDLE_MS + ORPHAN_MARGIN_MS,
@@ -40,8 +57,15 @@ export class ChatConnection implements ReplyListener {
       (err, turn) => log.warn("ending an abandoned turn failed", { turn, error: String(err) }),
     );
     socket.onopen = () => {
-      deps.relay.add(this);
+      this.#metrics.opened();
+      deps.relay.add(this).catch((err) =>
+        log.error("relay: adding a socket failed", { error: String(err) })
+      );
       this.#watchRunningTurns();
+      this.#keepAlive = setInterval(
+        () => this.#touch(),
+        keepAliveMs(deps.config.SESSION_TTL_SECONDS),
+      );
     };
     socket.onmessage = (e) => this.#onFrame(e.data);
     socket.onclose = () => this.#closed();
@@ -56,9 +80,13 @@ export class ChatConnection implements ReplyListener {
     this.#delivered = event;
     const entry = readReplyEntry(fields);
     if (!entry) return;
-    if (entry.type === "delta") this.#watch.expect(entry.id);
-    else this.#watch.settled(entry.id);
-    this.#send({ ...toReplyEvent(entry), event } as ServerFrame);
+    this.#metrics.delivered(entry);
+    // A turn queued from another tab is this socket's to watch too.
+    if (entry.type === "delta" || entry.type === "user") this.#watch.expect(entry.id);
+    else if (entry.type === "done" || entry.type === "error") this.#watch.settled(entry.id);
+    const frame = { ...toReplyEvent(entry), event } as ServerFrame;
+    if (this.#held) this.#held.push(frame);
+    else this.#send(frame);
   }
 
   /** The relay could not read from `cursor` (a bad resume): go back to what this socket saw. */
@@ -68,6 +96,9 @@ export class ChatConnection implements ReplyListener {
   }
 
   #closed(): void {
+    clearInterval(this.#keepAlive);
+    this.#keepAlive = undefined;
+    this.#metrics.closed();
     this.deps.relay.remove(this);
     this.#watch.close();
   }
@@ -88,8 +119,10 @@ export class ChatConnection implements ReplyListener {
       noWorkers,
       error: { code: "model_error", message: USER_MESSAGES.interrupted },
     });
-    if (outcome === "ended") this.log.warn("ended a turn no worker finished", { turn, mode });
-    if (outcome === "ended") this.deps.relay.wake();
+    if (outcome === "ended") {
+      this.log.warn("ended a turn no worker finished", { turn, mode });
+      this.deps.relay.wake([this.key]);
+    }
     return outcome;
   }
 
@@ -97,9 +130,40 @@ export class ChatConnection implements ReplyListener {
     if (this.socket.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(frame));
   }
 
-  #error(code: ErrorCode, message: string, id?: string): void {
-    this.#send({ type: "error", code, message, ...(id ? { id } : {}) });
+  #error(code: ErrorCode, message: string, id?: string, conversation?: string): void {
+    this.#metrics.refused(code);
+    this.#send({
+      type: "error",
+      code,
+      message,
+      ...(id ? { id } : {}),
+      ...(conversation ? { conversation } : {}),
+    });
   }
+
+  async #touch(): Promise<void> {
+    try {
+      if (await this.deps.conversations.touch(this.token) === "session_gone") {
+        this.#error("session_expired", USER_MESSAGES.expired);
+        this.socket.close(1008, "session_expired");
+      }
+    } catch (err) {
+      this.log.warn("keeping the session alive failed", { error: String(err) });
+    }
+  }
+
+  readonly #sink: TurnSink = {
+    error: (code, message, id, conversation) => this.#error(code, message, id, conversation),
+    ack: (id, conversation) => this.#send({ type: "ack", id, conversation }),
+    queued: (id) => {
+      this.#watch.expect(id);
+      this.#metrics.acked(id);
+    },
+    expired: (id) => {
+      this.#error("session_expired", USER_MESSAGES.expired, id);
+      this.socket.close(1008, "session_expired");
+    },
+  };
 
   #onFrame(data: unknown): void {
     if (typeof data !== "string") {
@@ -124,13 +188,19 @@ export class ChatConnection implements ReplyListener {
       return;
     }
     const f = frame.data;
-    if (f.type === "message") {
+    if (f.type === "message" || f.type === "edit" || f.type === "regenerate") {
       try {
-        return await this.#message(f.id, f.content);
+        const { token, requestId, deps, log } = this;
+        this.#held ??= [];
+        return await acceptTurnFrame(f, { token, requestId, deps, log, sink: this.#sink });
       } catch (err) {
         // Name the turn, so the client can offer a retry instead of waiting for a reply.
         this.log.error("queueing a turn failed", { turn: f.id, error: String(err) });
         return this.#error("internal_error", USER_MESSAGES.notSent, f.id);
+      } finally {
+        const held = this.#held ?? [];
+        this.#held = null;
+        for (const frame of held) this.#send(frame);
       }
     }
     if (f.type === "stop") {
@@ -140,7 +210,6 @@ export class ChatConnection implements ReplyListener {
         return;
       }
       this.#watch.stopped(f.id);
-      this.deps.relay.wake();
       return;
     }
     if (!isStreamId(f.after) && f.after !== "0") {
@@ -149,42 +218,7 @@ export class ChatConnection implements ReplyListener {
     }
     this.cursor = f.after === "0" ? "0-0" : f.after;
     this.#fastUntil = Date.now() + RESUME_FAST_MS;
-    this.deps.relay.wake();
-  }
-
-  async #message(id: string, content: string): Promise<void> {
-    const { config, queue, ratelimit, availability, relay } = this.deps;
-    if (!content.trim()) return this.#error("invalid_frame", "A message cannot be empty.", id);
-    if (content.length > config.MAX_MESSAGE_CHARS) {
-      return this.#error(
-        "message_too_long",
-        `Messages are limited to ${config.MAX_MESSAGE_CHARS} characters (this one has ${content.length}).`,
-        id,
-      );
-    }
-    const model = await availability();
-    if (!model.available) {
-      this.log.warn("turn refused: no model", { turn: id, detail: model.detail });
-      return this.#error("model_unavailable", USER_MESSAGES.noModel, id);
-    }
-    const limit = await ratelimit.limit(this.token);
-    if (!limit.success) {
-      const wait = Math.max(1, Math.ceil((limit.reset - Date.now()) / 1000));
-      return this.#error("rate_limited", `Too many messages. Try again in ${wait} s.`, id);
-    }
-    const accepted = await queue.accept(this.token, id, content);
-    if (accepted === "session_gone") {
-      this.#error("session_expired", USER_MESSAGES.expired, id);
-      this.socket.close(1008, "session_expired");
-      return;
-    }
-    // A duplicate id is acknowledged again but never queued twice.
-    if (accepted === "queued") {
-      this.#watch.expect(id);
-      this.log.info("turn queued", { turn: id });
-    }
-    this.#send({ type: "ack", id });
-    relay.wake();
+    this.deps.relay.wake([this.key]);
   }
 }
 

@@ -1,104 +1,209 @@
-// One poller per web server relays every session's reply stream to the sockets it holds: a
-// single multi-key XREAD per poll, fast while a reply is expected, slow (≤ 2/s) when idle, and
-// nothing at all when no socket is open. Whichever server holds the socket reads the stream, so
-// replies reach the right socket with any number of web servers and workers.
-import { AdaptiveDelay, Waker } from "../backoff.ts";
-import { log } from "../log.ts";
-import type { Redis } from "../redis/client.ts";
+// Relays every session's reply stream to the sockets this web server holds. Events are pushed:
+// the scripts that write a reply stream publish a hint to each web server holding a socket of that
+// session (one subscription per server, never one per socket), carrying the event itself when it
+// fits. The stream stays the source of truth: a hint lost while the subscription reconnects costs
+// latency, never an event, because every (re)subscribe, every new socket and a slow fallback
+// timer read the streams back from each socket's cursor.
 import { compareStreamIds } from "../contract/stream_ids.ts";
+import { log } from "../log.ts";
+import type { Redis, RedisEndpoint } from "../redis/client.ts";
+import {
+  holderField,
+  parseHint,
+  type ReplyHint,
+  serverChannel,
+  streamHintId,
+} from "../redis/reply_hint.ts";
+import { HOLD_SESSION } from "../redis/holder_script.ts";
+import { ScriptRunner } from "../redis/script_runner.ts";
 import { fields, type RawEntry } from "../redis/stream_entries.ts";
+import { Subscription } from "../redis/subscription.ts";
 
 export interface ReplyListener {
   /** The session's reply stream key. */
   readonly key: string;
+  /** The session's hash, where this server registers as a holder of the session's sockets. */
+  readonly sessionKey: string;
   /** The last event id this listener has handled. */
   cursor: string;
-  /** True while a reply is expected, which keeps polling fast. */
+  /** True while a reply is expected: the fallback read then runs often. */
   expecting(): boolean;
   deliver(event: string, fields: Record<string, string>): void;
   /** Redis refused to read from `cursor`: the listener moves it back to a position it trusts. */
   cursorFailed(): void;
 }
 
+export interface RelayOptions {
+  /** Fallback read while a reply is expected / otherwise (only while sockets are open). */
+  expectingFallbackMs?: number;
+  idleFallbackMs?: number;
+  /** Publish to our own channel this often so a silently dead subscription is noticed. */
+  heartbeatMs?: number;
+}
+
 const KEYS_PER_READ = 500;
-const EXPECTING_MAX_MS = 100;
-const IDLE_MAX_MS = 1000;
+const READ_COUNT = 1000;
 
 export class ReplyRelay {
-  #listeners = new Set<ReplyListener>();
-  #waker = new Waker();
-  #delay: AdaptiveDelay;
-  #running = false;
+  readonly serverId = crypto.randomUUID();
+  readonly #byKey = new Map<string, Set<ReplyListener>>();
+  readonly #byHint = new Map<string, string>();
+  #subscription: Subscription | null = null;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #lastHeartbeat = 0;
+  /** Hints that arrived while a read-back was in flight, applied after it (never before it). */
+  #held: ReplyHint[] | null = null;
+  #reading = Promise.resolve();
   #closed = false;
+  readonly #opts: Required<RelayOptions>;
+  readonly #scripts: ScriptRunner;
 
-  constructor(private redis: Redis, minDelayMs = 5) {
-    this.#delay = new AdaptiveDelay(minDelayMs, IDLE_MAX_MS, 300, 20);
+  constructor(
+    private readonly redis: Redis,
+    private readonly endpoint: RedisEndpoint | null,
+    opts: RelayOptions = {},
+  ) {
+    this.#scripts = new ScriptRunner(redis);
+    this.#opts = {
+      expectingFallbackMs: opts.expectingFallbackMs ?? 2000,
+      idleFallbackMs: opts.idleFallbackMs ?? 30_000,
+      heartbeatMs: opts.heartbeatMs ?? 30_000,
+    };
   }
 
-  add(listener: ReplyListener): void {
-    this.#listeners.add(listener);
-    if (!this.#running) this.#loop();
-    else this.#waker.wake();
+  async add(listener: ReplyListener): Promise<void> {
+    const first = !this.#byKey.has(listener.key);
+    if (first) this.#byKey.set(listener.key, new Set());
+    this.#byKey.get(listener.key)!.add(listener);
+    this.#byHint.set(await streamHintId(listener.key), listener.key);
+    this.#ensureRunning();
+    if (first) {
+      await this.#scripts.run(HOLD_SESSION, [listener.sessionKey], [holderField(this.serverId)])
+        .catch((err) => log.warn("relay: registering a socket failed", { error: String(err) }));
+    }
+    // Whatever was written between the socket's first cursor and the registration.
+    await this.readBack([listener.key]);
   }
 
   remove(listener: ReplyListener): void {
-    this.#listeners.delete(listener);
+    const set = this.#byKey.get(listener.key);
+    if (!set?.delete(listener) || set.size) return;
+    this.#byKey.delete(listener.key);
+    this.redis.hdel(listener.sessionKey, holderField(this.serverId)).catch(() => {});
+    if (!this.#byKey.size) this.#stop();
   }
 
-  /** Poll now and keep polling fast: a turn was queued or a client asked to resume. */
-  wake(): void {
-    this.#delay.hit();
-    this.#waker.wake();
+  /** Reads back now: the keys given (a resume, an ended turn), or every key. */
+  wake(keys?: string[]): void {
+    this.readBack(keys ?? [...this.#byKey.keys()]);
   }
 
   close(): void {
     this.#closed = true;
-    this.#waker.wake();
-  }
-
-  async #loop(): Promise<void> {
-    this.#running = true;
-    try {
-      while (this.#listeners.size && !this.#closed) {
-        let got = false;
-        try {
-          got = await this.#pollOnce();
-        } catch (err) {
-          log.error("relay: polling replies failed", { error: String(err) });
-        }
-        if (got) {
-          this.#delay.hit();
-          continue;
-        }
-        const expecting = [...this.#listeners].some((l) => l.expecting());
-        await this.#waker.sleep(this.#delay.miss(expecting ? EXPECTING_MAX_MS : IDLE_MAX_MS));
-      }
-    } finally {
-      this.#running = false;
+    this.#stop();
+    for (const [key, set] of this.#byKey) {
+      const sessionKey = [...set][0]?.sessionKey;
+      if (sessionKey) this.redis.hdel(sessionKey, holderField(this.serverId)).catch(() => {});
+      this.#byKey.delete(key);
     }
   }
 
-  async #pollOnce(): Promise<boolean> {
-    const byKey = new Map<string, ReplyListener[]>();
-    for (const l of this.#listeners) {
-      const list = byKey.get(l.key);
-      if (list) list.push(l);
-      else byKey.set(l.key, [l]);
+  /** Reads the given streams from their listeners' cursors, holding hints until it is done. */
+  readBack(keys: string[]): Promise<void> {
+    this.#held ??= [];
+    const run = this.#reading.then(() => this.#read(keys)).catch((err) =>
+      log.error("relay: reading replies failed", { error: String(err) })
+    ).finally(() => {
+      if (this.#reading !== run) return;
+      const held = this.#held ?? [];
+      this.#held = null;
+      for (const hint of held) this.#apply(hint);
+    });
+    this.#reading = run;
+    return run;
+  }
+
+  #ensureRunning(): void {
+    if (this.#closed) return;
+    if (this.endpoint && !this.#subscription) {
+      this.#subscription = new Subscription(this.endpoint, serverChannel(this.serverId), {
+        message: (payload) => this.#onHint(payload),
+        ready: () => this.wake(),
+        error: (err) => log.warn("relay: subscription failed", { error: String(err) }),
+      }, this.#opts.heartbeatMs * 2.5);
+      this.#subscription.start();
     }
-    const keys = [...byKey.keys()];
-    let got = false;
-    for (let i = 0; i < keys.length; i += KEYS_PER_READ) {
-      const chunk = keys.slice(i, i + KEYS_PER_READ);
+    if (this.#timer === undefined) this.#schedule();
+  }
+
+  #stop(): void {
+    this.#subscription?.close();
+    this.#subscription = null;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #schedule(): void {
+    const expecting = [...this.#byKey.values()].some((s) => [...s].some((l) => l.expecting()));
+    const ms = expecting || !this.endpoint
+      ? this.#opts.expectingFallbackMs
+      : this.#opts.idleFallbackMs;
+    this.#timer = setTimeout(() => this.#tick(), ms);
+  }
+
+  async #tick(): Promise<void> {
+    if (this.#closed || !this.#byKey.size) return void (this.#timer = undefined);
+    if (this.endpoint && Date.now() - this.#lastHeartbeat >= this.#opts.heartbeatMs) {
+      this.#lastHeartbeat = Date.now();
+      await this.redis.publish(serverChannel(this.serverId), "hb").catch(() => {});
+    }
+    await this.readBack([...this.#byKey.keys()]);
+    if (!this.#closed && this.#byKey.size) this.#schedule();
+    else this.#timer = undefined;
+  }
+
+  #onHint(payload: string): void {
+    if (payload === "hb") return;
+    const hint = parseHint(payload);
+    if (!hint) return;
+    if (this.#held) this.#held.push(hint);
+    else this.#apply(hint);
+  }
+
+  #apply(hint: ReplyHint): void {
+    const key = this.#byHint.get(hint.stream);
+    const listeners = key ? this.#byKey.get(key) : undefined;
+    if (!key || !listeners) return;
+    if (!hint.fields) return void this.readBack([key]);
+    for (const listener of listeners) {
+      if (compareStreamIds(hint.event, listener.cursor) <= 0) continue;
+      listener.cursor = hint.event;
+      listener.deliver(hint.event, hint.fields);
+    }
+  }
+
+  async #read(keys: string[]): Promise<void> {
+    let live = keys.filter((k) => this.#byKey.has(k));
+    // A stream with more than one read's worth after the cursor is read again until drained.
+    while (live.length) {
+      const full: string[] = [];
+      await this.#readOnce(live, full);
+      live = full.filter((k) => this.#byKey.has(k));
+    }
+  }
+
+  async #readOnce(live: string[], full: string[]): Promise<void> {
+    for (let i = 0; i < live.length; i += KEYS_PER_READ) {
+      const chunk = live.slice(i, i + KEYS_PER_READ);
       const ids = chunk.map((k) =>
-        byKey.get(k)!.map((l) => l.cursor).reduce((a, b) => compareStreamIds(a, b) <= 0 ? a : b)
+        [...this.#byKey.get(k)!].map((l) => l.cursor).reduce((a, b) =>
+          compareStreamIds(a, b) <= 0 ? a : b
+        )
       );
-      const raw = await this.#read(chunk, ids, byKey);
-      for (const [key, entries] of raw) {
-        if (!entries.length) continue;
-        got = true;
-        for (const listener of byKey.get(key) ?? []) {
+      for (const [key, entries] of await this.#xread(chunk, ids)) {
+        if (entries.length >= READ_COUNT) full.push(key);
+        for (const listener of this.#byKey.get(key) ?? []) {
           for (const [id, raw] of entries) {
-            if (!this.#listeners.has(listener)) break;
             if (compareStreamIds(id, listener.cursor) <= 0) continue;
             listener.cursor = id;
             listener.deliver(id, fields(raw));
@@ -106,7 +211,6 @@ export class ReplyRelay {
         }
       }
     }
-    return got;
   }
 
   /**
@@ -114,24 +218,22 @@ export class ReplyRelay {
    * on its own and only the listeners of a key that still fails are told to move their cursor,
    * so one socket can never stall the replies of the others.
    */
-  async #read(
-    keys: string[],
-    ids: string[],
-    byKey: Map<string, ReplyListener[]>,
-  ): Promise<[string, RawEntry[]][]> {
+  async #xread(keys: string[], ids: string[]): Promise<[string, RawEntry[]][]> {
     type Reply = [string, RawEntry[]][] | null;
     try {
-      return (await this.redis.xread(keys, ids, { count: 200 }) as unknown as Reply) ?? [];
+      return (await this.redis.xread(keys, ids, { count: READ_COUNT }) as unknown as Reply) ?? [];
     } catch (err) {
-      if (keys.length === 1 && !/stream id/i.test(String(err))) throw err;
+      if (!/stream id/i.test(String(err))) throw err;
       const out: [string, RawEntry[]][] = [];
       for (let i = 0; i < keys.length; i++) {
         try {
-          const raw = await this.redis.xread(keys[i], ids[i], { count: 200 }) as unknown as Reply;
+          const raw = await this.redis.xread(keys[i], ids[i], {
+            count: READ_COUNT,
+          }) as unknown as Reply;
           out.push(...(raw ?? []));
         } catch (keyErr) {
           if (!/stream id/i.test(String(keyErr))) throw keyErr;
-          for (const listener of byKey.get(keys[i]) ?? []) listener.cursorFailed();
+          for (const listener of this.#byKey.get(keys[i]) ?? []) listener.cursorFailed();
         }
       }
       return out;

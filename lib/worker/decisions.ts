@@ -1,6 +1,6 @@
 // The worker's decisions about one turn, as pure functions of what it knows, so they are
 // unit-tested without Redis or a model.
-import type { ErrorCode } from "../contract/frames.ts";
+import type { ErrorCode, Message } from "../contract/frames.ts";
 import type { AppendOutcome, HeartbeatOutcome } from "../redis/turn_queue.ts";
 
 /** Why a turn's generation was cut short: an AbortSignal reason the worker sets. */
@@ -26,6 +26,18 @@ export function startTurn(
   if (claimed && deliveries > MAX_DELIVERIES) return { kind: "give_up" };
   if (!modelReady) return { kind: "model_unavailable" };
   return { kind: "run" };
+}
+
+/**
+ * What the model sees of a turn's conversation: everything up to the user message it answers,
+ * without earlier messages whose turns failed (their question was never answered). Empty when that
+ * message is gone: the session expired or the conversation was deleted, and FINISH_TURN drops it.
+ */
+export function turnMessages(history: Message[], ask: string): Message[] {
+  const at = history.findIndex((m) => m.role === "user" && m.id === ask);
+  if (at < 0) return [];
+  return history.slice(0, at + 1).filter((m, i) => i === at || !m.error)
+    .map(({ id, role, content, timestamp }) => ({ id, role, content, timestamp }));
 }
 
 /** The reason to abort generation after a delta write, if any. */

@@ -2,13 +2,21 @@
 // group, streams the model's reply into the session's reply stream, commits it to history and
 // only then acknowledges. A turn left by a dead worker is claimed by another.
 import type { Message } from "../contract/frames.ts";
-import { AdaptiveDelay, Waker } from "../backoff.ts";
 import { ModelError, type ModelProvider, ModelUnavailableError } from "../providers/types.ts";
 import { log as processLog } from "../log.ts";
 import type { FinishOutcome, QueuedTurn, TurnQueue } from "../redis/turn_queue.ts";
 import { ANNOUNCE_EVERY_MS, type WorkerStatus } from "../redis/worker_registry.ts";
-import { afterAppend, afterHeartbeat, endTurn, startTurn, type StopReason } from "./decisions.ts";
+import {
+  afterAppend,
+  afterHeartbeat,
+  endTurn,
+  startTurn,
+  type StopReason,
+  turnMessages,
+} from "./decisions.ts";
+import { type TurnMetrics, turnReporter, type TurnStats } from "./metrics.ts";
 import { ReplyWriter } from "./reply_writer.ts";
+import { TurnIntake, type WakeSource } from "./turn_intake.ts";
 
 /** What visitors read when their turn fails; the reason goes to the worker's log. */
 export const TURN_MESSAGES = {
@@ -24,8 +32,12 @@ export interface TurnWorkerDeps {
     announce(consumer: string, status: WorkerStatus): Promise<void>;
     withdraw(consumer: string): Promise<void>;
   };
-  /** The session's messages, oldest first. */
-  history(token: string): Promise<Message[]>;
+  /** A conversation's messages, oldest first. */
+  history(token: string, conversation: string): Promise<Message[]>;
+  /** The session's name, for the system prompt (none: the model is not told). */
+  userName?(token: string): Promise<string | null>;
+  /** Pushes when a turn is queued (pub/sub); without it the worker only polls, slowly. */
+  wakeups?: WakeSource;
 }
 
 export interface TurnWorkerOptions {
@@ -35,14 +47,18 @@ export interface TurnWorkerOptions {
   claimIdleMs: number;
   consumer?: string;
   log?: (line: string) => void;
+  /** Told how each turn ends and how fast the model answers (lib/worker/metrics.ts). */
+  metrics?: TurnMetrics;
 }
 
-/** Idle polling tops out here: about 1.4 requests a second, plus announcements and claims. */
-const IDLE_POLL_MAX_MS = 700;
+/** The fallback tick (claims, a read, announcement, heartbeat in one request) when pushes work. */
+const TICK_MAX_MS = 10_000;
+const HEARTBEAT_EVERY_MS = 30_000;
 
 interface Running {
   turn: QueuedTurn;
   abort: AbortController;
+  stats: TurnStats;
 }
 
 export class TurnWorker {
@@ -50,14 +66,15 @@ export class TurnWorker {
   readonly #deps: TurnWorkerDeps;
   readonly #opts: TurnWorkerOptions;
   readonly #log: (line: string) => void;
+  readonly #report: ReturnType<typeof turnReporter>;
   readonly #running = new Map<string, Running>();
-  readonly #waker = new Waker();
   readonly #timers: ReturnType<typeof setInterval>[] = [];
   #stopping = false;
   #modelReady = false;
   #modelDetail: string | undefined;
   #loading: Promise<void> | null = null;
   #polling: Promise<void> | null = null;
+  #intake: TurnIntake | null = null;
 
   constructor(deps: TurnWorkerDeps, opts: TurnWorkerOptions) {
     this.#deps = deps;
@@ -66,6 +83,12 @@ export class TurnWorker {
       `w-${Deno.hostname()}-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
     const logger = processLog.child({ worker: this.consumer });
     this.#log = opts.log ?? ((line) => logger.info(line));
+    this.#report = turnReporter(opts.metrics, opts.log, logger);
+  }
+
+  /** Turns in progress right now. */
+  get running(): number {
+    return this.#running.size;
   }
 
   get modelReady(): boolean {
@@ -74,22 +97,33 @@ export class TurnWorker {
 
   /** Serves turns until stop() is called. */
   async run(): Promise<void> {
-    await this.#deps.queue.ensureGroup();
-    const { provider } = this.#deps;
-    this.#log(`started (${provider.name}, ${this.#opts.concurrency} at once)`);
+    const { queue, provider } = this.#deps;
+    await queue.ensureGroup();
+    const { concurrency, claimIdleMs } = this.#opts;
+    this.#log(`started (${provider.name}, ${concurrency} at once)`);
     await this.#loadModel();
-    const heartbeatMs = Math.min(1000, Math.floor(this.#opts.claimIdleMs / 4));
+    const heartbeatMs = Math.min(1000, Math.floor(claimIdleMs / 4));
     this.#timers.push(
-      setInterval(
-        () => this.#modelReady ? this.#announce() : this.#loadModel(),
-        ANNOUNCE_EVERY_MS,
-      ),
+      // While the model cannot serve, retry it (and say so); once it can, the tick announces.
+      setInterval(() => this.#modelReady || this.#loadModel(), ANNOUNCE_EVERY_MS / 3),
       setInterval(
         () => this.#heartbeat().catch((err) => this.#log(`heartbeat failed: ${err}`)),
         heartbeatMs,
       ),
     );
-    this.#polling = this.#poll();
+    this.#intake = new TurnIntake(queue, {
+      consumer: this.consumer,
+      claimIdleMs,
+      tickMs: Math.min(TICK_MAX_MS, claimIdleMs / 2),
+      announceEveryMs: ANNOUNCE_EVERY_MS,
+      heartbeatEveryMs: HEARTBEAT_EVERY_MS,
+      // A worker that cannot answer takes no turns: the ones that can, or a later self, will.
+      free: () => this.#modelReady && !this.#stopping ? concurrency - this.#running.size : 0,
+      announcement: () => JSON.stringify(this.#status()),
+      take: (turn, claimed) => this.#handle(turn, claimed),
+      log: (line) => this.#log(line),
+    }, this.#deps.wakeups);
+    this.#polling = this.#intake.run();
     await this.#polling;
   }
 
@@ -100,7 +134,7 @@ export class TurnWorker {
   async stop(graceMs = 20_000): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
-    this.#waker.wake();
+    this.#intake?.stop();
     if (this.#running.size) this.#log("shutting down: finishing turns in progress");
     const deadline = Date.now() + graceMs;
     while (this.#running.size && Date.now() < deadline) {
@@ -113,13 +147,19 @@ export class TurnWorker {
     await this.#deps.provider.close().catch(() => {});
   }
 
-  async #announce(): Promise<void> {
-    await this.#deps.registry.announce(this.consumer, {
+  #status(): WorkerStatus {
+    return {
       model: this.#deps.provider.name,
+      gpu: this.#deps.provider.gpu,
       ready: this.#modelReady,
       detail: this.#modelDetail,
       until: Date.now() + ANNOUNCE_EVERY_MS * 3,
-    }).catch((err) => this.#log(`announce failed: ${err}`));
+    };
+  }
+
+  async #announce(): Promise<void> {
+    await this.#deps.registry.announce(this.consumer, this.#status())
+      .catch((err) => this.#log(`announce failed: ${err}`));
   }
 
   /** (Re)tries the model; a file downloaded while the worker runs is picked up without a restart. */
@@ -130,7 +170,8 @@ export class TurnWorker {
         await this.#deps.provider.ready();
         this.#modelReady = true;
         this.#modelDetail = undefined;
-        if (!wasReady) this.#log(`model ready: ${this.#deps.provider.name}`);
+        const { name, gpu } = this.#deps.provider;
+        if (!wasReady) this.#log(`model ready: ${name}${gpu ? ` (runs on ${gpu})` : ""}`);
       } catch (err) {
         this.#modelReady = false;
         const detail = err instanceof Error ? err.message : String(err);
@@ -145,14 +186,20 @@ export class TurnWorker {
   async #handle(turn: QueuedTurn, claimed: boolean): Promise<void> {
     const { queue } = this.#deps;
     const abort = new AbortController();
-    this.#running.set(turn.entryId, { turn, abort });
+    const stats: TurnStats = { tokens: 0, outcome: "left" };
+    const started = performance.now();
+    this.#running.set(turn.entryId, { turn, abort, stats });
     try {
       const deliveries = claimed ? await queue.deliveries(turn.entryId) : 1;
       if (!this.#modelReady) await this.#loadModel();
       const start = startTurn(turn, claimed, deliveries, this.#modelReady);
-      if (start.kind === "ack_only") return await queue.ack(turn.entryId);
+      if (start.kind === "ack_only") {
+        stats.outcome = "dropped";
+        return await queue.ack(turn.entryId);
+      }
       if (start.kind === "give_up") {
         const message = TURN_MESSAGES.gaveUp;
+        stats.outcome = "gave_up";
         return this.#recorded(
           turn,
           await queue.finishFailed(this.consumer, turn, "model_error", message),
@@ -161,33 +208,42 @@ export class TurnWorker {
       if (start.kind === "model_unavailable") {
         this.#log(`turn ${turn.turn} refused: ${this.#modelDetail ?? "no model"}`);
         const message = TURN_MESSAGES.noModel;
+        stats.outcome = "model_unavailable";
         const outcome = await queue.finishFailed(this.consumer, turn, "model_unavailable", message);
         return this.#recorded(turn, outcome);
       }
-      await this.#generate(turn, abort);
+      await this.#generate(turn, abort, stats);
     } catch (err) {
       if (abort.signal.reason === "shutdown") return;
       // The details are for operators; the visitor gets a plain sentence.
       this.#log(`turn ${turn.turn} failed: ${err instanceof Error ? err.message : err}`);
       const unavailable = err instanceof ModelUnavailableError;
+      // The model stopped serving (an endpoint went away): stop taking turns until it is back.
+      if (unavailable) {
+        this.#modelReady = false;
+        this.#loadModel();
+      }
       const code = unavailable ? "model_unavailable" : "model_error";
       const message = unavailable ? TURN_MESSAGES.noModel : TURN_MESSAGES.failed;
+      stats.outcome = code;
       await queue.finishFailed(this.consumer, turn, code, message).then(
         (outcome) => this.#recorded(turn, outcome),
         (e) => this.#log(`recording the failure failed: ${e}`),
       );
     } finally {
       this.#running.delete(turn.entryId);
-      this.#waker.wake();
+      this.#intake?.slotFreed();
+      this.#report(turn, stats, (performance.now() - started) / 1000);
     }
   }
 
-  async #generate(turn: QueuedTurn, abort: AbortController): Promise<void> {
+  async #generate(turn: QueuedTurn, abort: AbortController, stats: TurnStats): Promise<void> {
     const { queue, provider } = this.#deps;
-    const history = await this.#deps.history(turn.token);
-    const at = history.findIndex((m) => m.role === "user" && m.id === turn.turn);
-    // Gone from history means the session expired; FINISH_TURN acknowledges and drops it.
-    const messages = at >= 0 ? history.slice(0, at + 1) : [];
+    const [history, userName] = await Promise.all([
+      this.#deps.history(turn.token, turn.conversation),
+      this.#deps.userName?.(turn.token) ?? null,
+    ]);
+    const messages = turnMessages(history, turn.ask);
     let reply = "";
     const writer = new ReplyWriter(
       (text, offset) => queue.append(turn, text, offset),
@@ -196,27 +252,36 @@ export class TurnWorker {
         if (reason) abort.abort(reason);
       },
     );
+    const asked = performance.now();
+    const since = () => (performance.now() - asked) / 1000;
     try {
       if (messages.length) {
-        for await (const piece of provider.generate({ messages, signal: abort.signal })) {
+        const request = { messages, signal: abort.signal, userName: userName ?? undefined };
+        for await (const piece of provider.generate(request)) {
+          if (stats.tokens++ === 0) this.#opts.metrics?.firstToken(since());
           reply += piece;
           writer.push(piece);
           if (abort.signal.aborted) break;
         }
       }
     } finally {
+      if (messages.length) this.#opts.metrics?.generated(since());
       await writer.drain();
     }
     const reason = (abort.signal.aborted ? abort.signal.reason : null) as StopReason | null;
     const ending = endTurn(reason, reply, messages.length > 0);
     if (ending.kind === "leave") return;
     if (ending.kind === "failed") throw new ModelError(ending.message);
+    stats.outcome = ending.stopped ? "stopped" : "done";
     this.#recorded(turn, await queue.finishDone(this.consumer, turn, reply, ending.stopped));
   }
 
   /** Anything but a commit means someone else decided the turn's fate first: worth a line. */
   #recorded(turn: QueuedTurn, outcome: FinishOutcome): void {
-    if (outcome !== "committed") this.#log(`turn ${turn.turn} not recorded: ${outcome}`);
+    if (outcome === "committed") return;
+    this.#log(`turn ${turn.turn} not recorded: ${outcome}`);
+    const running = [...this.#running.values()].find((r) => r.turn === turn);
+    if (running) running.stats.outcome = outcome;
   }
 
   async #heartbeat(): Promise<void> {
@@ -227,45 +292,5 @@ export class TurnWorker {
       const reason = afterHeartbeat(outcome);
       if (reason) list[i].abort.abort(reason);
     });
-  }
-
-  async #poll(): Promise<void> {
-    const { queue } = this.#deps;
-    const { concurrency, claimIdleMs } = this.#opts;
-    const delay = new AdaptiveDelay(5, IDLE_POLL_MAX_MS, 500, 25);
-    let nextClaim = 0;
-    let nextTrim = Date.now() + 60_000;
-    while (!this.#stopping) {
-      const free = concurrency - this.#running.size;
-      // A worker that cannot answer takes no turns: the ones that can, or a later self, will.
-      if (free <= 0 || !this.#modelReady) {
-        await this.#waker.sleep(1000);
-        continue;
-      }
-      try {
-        let claimed: QueuedTurn[] = [];
-        if (Date.now() >= nextClaim) {
-          nextClaim = Date.now() + Math.max(1000, claimIdleMs / 2);
-          claimed = await queue.claimStale(this.consumer, claimIdleMs, free);
-          if (claimed.length) this.#log(`claimed ${claimed.length} turn(s) left by a dead worker`);
-          for (const turn of claimed) this.#handle(turn, true);
-        }
-        const fresh = claimed.length < free
-          ? await queue.read(this.consumer, free - claimed.length)
-          : [];
-        for (const turn of fresh) this.#handle(turn, false);
-        if (Date.now() >= nextTrim) {
-          nextTrim = Date.now() + 60_000;
-          await queue.trim();
-        }
-        if (claimed.length || fresh.length) {
-          delay.hit();
-          continue;
-        }
-      } catch (err) {
-        this.#log(`polling failed: ${err instanceof Error ? err.message : err}`);
-      }
-      await this.#waker.sleep(delay.miss());
-    }
   }
 }

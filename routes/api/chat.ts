@@ -49,6 +49,7 @@ export async function handler(c: Context<AppEnv>) {
     "-",
     1,
   ) as unknown as [string, string[]][];
-  new ChatConnection(socket, session.token, last?.[0]?.[0] ?? "0-0", c.var.deps, c.var.log);
+  const cursor = last?.[0]?.[0] ?? "0-0";
+  new ChatConnection(socket, session.token, cursor, c.var.deps, c.var.log, c.var.requestId);
   return response;
 }

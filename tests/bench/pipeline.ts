@@ -1,67 +1,185 @@
-// `deno task bench`: what the pipeline adds on top of the model, measured with a local
-// OpenAI-compatible server that answers instantly. Prints figures; asserts nothing.
-//   turns/s and latency (WebSocket send -> first delta, send -> done) for 1 and 50 sessions;
-//   Redis REST requests per second of an idle web server (one open socket) and an idle worker.
-import { ChatClient, newSession, startStack } from "../support/stack.ts";
+// `deno task bench`: what the pipeline adds on top of the model, on this machine, with local model
+// servers that speak OpenAI's protocol. Prints figures; asserts nothing.
+//   added latency to the first delta (cold after idle, 1 / 50 / 200 sessions), REST requests and
+//   Redis commands per turn, idle requests/s of a worker and of a web server, relayed tokens/s,
+//   and the web server's memory for 1,000 idle sockets.
+import { RespConnection } from "../../dev/resp.ts";
+import { ChatClient, newSession, type Stack, startStack } from "../support/stack.ts";
 
-const TURNS_PER_SESSION = Number(Deno.env.get("BENCH_TURNS") ?? 20);
-const pct = (xs: number[], p: number) => xs.sort((a, b) => a - b)[Math.floor((xs.length - 1) * p)];
+const FIRST_TOKEN_MS = 200;
+const COLD_SAMPLES = Number(Deno.env.get("BENCH_COLD_SAMPLES") ?? 5);
+const IDLE_SECONDS = Number(Deno.env.get("BENCH_IDLE_SECONDS") ?? 30);
+const pct = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))];
+const ms = (x: number) => `${x.toFixed(1)} ms`;
+const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
 
-const stack = await startStack({
-  reply: "Hello! This is a short, instant reply of a dozen words or so.",
-  tokenDelayMs: 0,
-  env: { WORKER_CONCURRENCY: "32", RATE_LIMIT_PER_MINUTE: "100000", WORKER_CLAIM_IDLE_MS: "15000" },
-});
-
-async function session(turns: number, firsts: number[], dones: number[]) {
-  const client = await ChatClient.connect(stack.baseUrl, await newSession(stack.baseUrl));
-  for (let i = 0; i < turns; i++) {
-    const id = crypto.randomUUID();
-    const t0 = performance.now();
-    client.send({ type: "message", id, content: `question ${i}` });
-    await client.waitFor((f) => f.id === id && f.type === "delta", 60_000);
-    firsts.push(performance.now() - t0);
-    await client.waitFor((f) => f.id === id && (f.type === "done" || f.type === "error"), 60_000);
-    dones.push(performance.now() - t0);
-    client.frames.length = 0;
-  }
-  client.close();
-}
-
-async function run(sessions: number) {
-  await session(2, [], []); // warm up scripts and connections
-  const firsts: number[] = [];
-  const dones: number[] = [];
+/** Sends one turn; resolves with [send → first delta, send → done] in ms. */
+async function turn(client: ChatClient, content: string): Promise<[number, number]> {
+  const id = crypto.randomUUID();
   const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: sessions }, () => session(TURNS_PER_SESSION, firsts, dones)),
-  );
-  const seconds = (performance.now() - t0) / 1000;
-  console.log(
-    `${String(sessions).padStart(2)} concurrent session(s): ${
-      (dones.length / seconds).toFixed(1)
-    } turns/s; ` +
-      `send->first delta p50 ${pct(firsts, 0.5).toFixed(1)} ms, p95 ${
-        pct(firsts, 0.95).toFixed(1)
-      } ms; ` +
-      `send->done p50 ${pct(dones, 0.5).toFixed(1)} ms, p95 ${pct(dones, 0.95).toFixed(1)} ms ` +
-      `(${dones.length} turns)`,
-  );
+  client.send({ type: "message", id, content });
+  await client.waitFor((f) => f.id === id && f.type === "delta", 120_000);
+  const first = performance.now() - t0;
+  await client.waitFor((f) => f.id === id && (f.type === "done" || f.type === "error"), 120_000);
+  const done = performance.now() - t0;
+  client.frames.length = 0;
+  return [first, done];
 }
 
-async function idleRate(label: string, seconds: number) {
-  await new Promise((r) => setTimeout(r, 3000)); // let back-off settle
-  const before = stack.bridge.requests;
-  await new Promise((r) => setTimeout(r, seconds * 1000));
-  const rate = (stack.bridge.requests - before) / seconds;
-  console.log(`idle Redis REST requests/s, ${label}: ${rate.toFixed(2)}`);
+async function sessions(stack: Stack, n: number, turns: number): Promise<number[]> {
+  const clients = await Promise.all(
+    Array.from(
+      { length: n },
+      async () => await ChatClient.connect(stack.baseUrl, await newSession(stack.baseUrl)),
+    ),
+  );
+  const added: number[] = [];
+  await Promise.all(clients.map(async (client) => {
+    for (let i = 0; i < turns; i++) added.push((await turn(client, `q${i}`))[0] - FIRST_TOKEN_MS);
+  }));
+  for (const c of clients) c.close();
+  return added;
 }
 
-console.log(`model server answers instantly; ${TURNS_PER_SESSION} turns per session`);
-await run(1);
-await run(50);
-await idleRate("1 worker, no socket open", 10);
-const idleClient = await ChatClient.connect(stack.baseUrl, await newSession(stack.baseUrl));
-await idleRate("1 worker + 1 web server holding 1 idle socket", 10);
-idleClient.close();
-await stack.stop();
+async function redisCommands(stack: Stack): Promise<number> {
+  const conn = await RespConnection.connect(stack.redisServer.port);
+  const [info] = await conn.send([["INFO", "commandstats"]]);
+  await conn.close();
+  const text = new TextDecoder().decode(info as Uint8Array);
+  return [...text.matchAll(/calls=(\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
+}
+
+async function latency() {
+  const stack = await startStack({
+    reply: "one two three four five six seven eight nine ten",
+    firstTokenDelayMs: FIRST_TOKEN_MS,
+    env: { RATE_LIMIT_PER_MINUTE: "1000000", WORKER_CLAIM_IDLE_MS: "15000" },
+  });
+  try {
+    const client = await ChatClient.connect(stack.baseUrl, await newSession(stack.baseUrl));
+    await turn(client, "warm up");
+    const cold: number[] = [];
+    for (let i = 0; i < COLD_SAMPLES; i++) {
+      await sleep(10_000);
+      cold.push((await turn(client, "after a pause"))[0] - FIRST_TOKEN_MS);
+    }
+    console.log(`first turn after 10 s idle, added: median ${ms(pct(cold, 0.5))} (${cold.length})`);
+    const one: number[] = [];
+    for (let i = 0; i < 50; i++) one.push((await turn(client, `q${i}`))[0] - FIRST_TOKEN_MS);
+    console.log(`1 session, added: p50 ${ms(pct(one, 0.5))}, p99 ${ms(pct(one, 0.99))}`);
+
+    const requests0 = stack.bridge.requests, commands0 = await redisCommands(stack);
+    const N = 20;
+    for (let i = 0; i < N; i++) await turn(client, `count ${i}`);
+    const requests = (stack.bridge.requests - requests0) / N;
+    const commands = (await redisCommands(stack) - commands0 - 1) / N;
+    console.log(
+      `per turn (1 session, 10-token reply): ${requests.toFixed(1)} REST requests, ` +
+        `${commands.toFixed(1)} Redis commands`,
+    );
+    client.close();
+
+    const fifty = await sessions(stack, 50, 10);
+    console.log(`50 sessions, added: p50 ${ms(pct(fifty, 0.5))}, p99 ${ms(pct(fifty, 0.99))}`);
+    const many = await sessions(stack, 200, 5);
+    console.log(`200 sessions, added: p50 ${ms(pct(many, 0.5))}, p99 ${ms(pct(many, 0.99))}`);
+
+    await sleep(5000);
+    let before = stack.bridge.requests;
+    await sleep(IDLE_SECONDS * 1000);
+    const worker = (stack.bridge.requests - before) / IDLE_SECONDS;
+    const idle = await ChatClient.connect(stack.baseUrl, await newSession(stack.baseUrl));
+    await sleep(3000);
+    before = stack.bridge.requests;
+    await sleep(IDLE_SECONDS * 1000);
+    const both = (stack.bridge.requests - before) / IDLE_SECONDS;
+    idle.close();
+    console.log(
+      `idle REST requests/s besides held subscriptions: worker ${worker.toFixed(3)}, ` +
+        `web server holding a socket ${(both - worker).toFixed(3)}`,
+    );
+  } finally {
+    await stack.stop();
+  }
+}
+
+async function throughput() {
+  const words = Array.from({ length: 2000 }, (_, i) => ` t${i}`).join("");
+  const stack = await startStack({
+    reply: words,
+    tokenDelayMs: 0,
+    env: { RATE_LIMIT_PER_MINUTE: "1000000", MAX_NEW_TOKENS: "4000" },
+  });
+  try {
+    for (const n of [1, 20]) {
+      const clients = await Promise.all(
+        Array.from(
+          { length: n },
+          async () => await ChatClient.connect(stack.baseUrl, await newSession(stack.baseUrl)),
+        ),
+      );
+      const t0 = performance.now();
+      const ok = await Promise.all(clients.map(async (client) => {
+        const id = crypto.randomUUID();
+        client.send({ type: "message", id, content: "long" });
+        const done = await client.waitFor((f) => f.id === id && f.type === "done", 120_000);
+        let text = "";
+        for (const f of client.frames) {
+          if (f.type === "delta" && f.id === id) text = text.slice(0, f.offset) + f.text;
+        }
+        const dones = client.frames.filter((f) => f.type === "done" && f.id === id).length;
+        return done.type === "done" && done.message.content === words && text === words &&
+          dones === 1;
+      }));
+      const seconds = (performance.now() - t0) / 1000;
+      console.log(
+        `relayed tokens/s, 2,000-token replies, ${n} session(s): ` +
+          `${Math.round(2000 * n / seconds)} (every reply exactly once: ${ok.every(Boolean)})`,
+      );
+      for (const c of clients) c.close();
+    }
+  } finally {
+    await stack.stop();
+  }
+}
+
+async function rssKb(pid: number): Promise<number> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  return Number(status.match(/VmRSS:\s+(\d+)/)?.[1] ?? 0);
+}
+
+async function sockets() {
+  const stack = await startStack({ reply: "ok" });
+  try {
+    const pid = stack.servers[0].child.pid;
+    const tokens = await Promise.all(
+      Array.from({ length: 1000 }, () => newSession(stack.baseUrl)),
+    );
+    await sleep(2000);
+    const before = await rssKb(pid);
+    const clients: ChatClient[] = [];
+    for (let i = 0; i < tokens.length; i += 50) {
+      clients.push(
+        ...await Promise.all(
+          tokens.slice(i, i + 50).map((t) => ChatClient.connect(stack.baseUrl, t)),
+        ),
+      );
+    }
+    await sleep(3000);
+    const after = await rssKb(pid);
+    console.log(
+      `web server RSS growth for 1,000 idle sockets: ${((after - before) / 1024).toFixed(1)} MB`,
+    );
+    for (const c of clients) c.close();
+  } finally {
+    await stack.stop();
+  }
+}
+
+console.log(
+  `local OpenAI-compatible model, first token after ${FIRST_TOKEN_MS} ms ("added" excludes it)`,
+);
+await latency();
+await throughput();
+await sockets();

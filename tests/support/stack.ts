@@ -40,6 +40,9 @@ export interface Stack {
   bridge: Bridge;
   redis: Redis;
   model: ModelServer | null;
+  /** The private redis-server, for tests that ask Redis itself (INFO, commandstats). */
+  redisServer: RedisServer;
+  servers: Proc[];
   workers: Proc[];
   startWorker(env?: Record<string, string>): Promise<Proc>;
   /** What every process of this stack printed so far (JSON log lines). */
@@ -165,6 +168,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     bridge,
     redis: createRedis(endpoint),
     model,
+    redisServer,
+    servers,
     workers,
     startWorker,
     logs: () => logs.join(""),

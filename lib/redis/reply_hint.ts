@@ -1,0 +1,65 @@
+// Reply hints: what the Lua scripts PUBLISH to each web server that holds a socket of the session
+// whenever they write its reply stream, so the event reaches the socket at once instead of at the
+// next poll. The stream stays the source of truth; a hint only saves the read.
+
+/** The pub/sub channel of one web server process. */
+export const serverChannel = (serverId: string) => `chat:srv:${serverId}`;
+/** The channel that wakes workers when a turn is queued. */
+export const WAKE_CHANNEL = "chat:wake";
+/** The session hash field that says a web server holds a socket of the session. */
+export const holderField = (serverId: string) => `srv:${serverId}`;
+
+/** Larger events are announced without their fields: the server reads them back. */
+export const MAX_HINT_FIELDS_BYTES = 16 * 1024;
+
+/**
+ * Lua: publish the entry just added (`id`, its field/value pairs ARGV[from..]) to every holder of
+ * the session (KEYS[1] is its hash; holders are its `srv:<id>` fields). `s` names the stream by its
+ * SHA-1, so no token travels in a hint. Needs KEYS[4] = the replies stream.
+ */
+export const NOTIFY_LUA = `
+local function notify(id, from)
+  local holders = {}
+  for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
+    if string.sub(f, 1, 4) == 'srv:' then holders[#holders + 1] = string.sub(f, 5) end
+  end
+  if #holders == 0 then return end
+  local fields = {}
+  for i = from, #ARGV do fields[#fields + 1] = ARGV[i] end
+  local sid = redis.sha1hex(KEYS[4])
+  local msg = cjson.encode({ s = sid, e = id, f = fields })
+  if #msg > ${MAX_HINT_FIELDS_BYTES} then msg = cjson.encode({ s = sid, e = id }) end
+  for _, h in ipairs(holders) do redis.call('PUBLISH', 'chat:srv:' .. h, msg) end
+end
+`;
+
+export interface ReplyHint {
+  /** SHA-1 (hex) of the reply stream's key. */
+  stream: string;
+  /** The entry's id in the stream (the event id). */
+  event: string;
+  /** Its fields, or null when too large to send: read the stream. */
+  fields: Record<string, string> | null;
+}
+
+export function parseHint(payload: string): ReplyHint | null {
+  let raw: { s?: unknown; e?: unknown; f?: unknown };
+  try {
+    raw = JSON.parse(payload);
+  } catch {
+    return null;
+  }
+  if (typeof raw?.s !== "string" || typeof raw.e !== "string") return null;
+  let fields: Record<string, string> | null = null;
+  if (Array.isArray(raw.f)) {
+    fields = {};
+    for (let i = 0; i + 1 < raw.f.length; i += 2) fields[String(raw.f[i])] = String(raw.f[i + 1]);
+  }
+  return { stream: raw.s, event: raw.e, fields };
+}
+
+/** The hint id of a reply stream key, as NOTIFY_LUA computes it. */
+export async function streamHintId(key: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-1", new TextEncoder().encode(key));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}

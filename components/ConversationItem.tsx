@@ -1,6 +1,6 @@
 // One conversation in the sidebar: open it, rename it in place (Enter saves, Escape cancels), or
 // delete it (undoable for a few seconds, see UndoBar).
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useLayoutEffect, useRef, useState } from "preact/hooks";
 import type { Conversation } from "../lib/contract/frames.ts";
 import { MAX_TITLE_CHARS, UNTITLED } from "../lib/contract/conversations.ts";
 import { Icon } from "./Icon.tsx";
@@ -18,7 +18,8 @@ export function ConversationItem(
 ) {
   const [renaming, setRenaming] = useState(false);
   const input = useRef<HTMLInputElement>(null);
-  useEffect(() => {
+  // At once, so typing that starts right away replaces the old title rather than joining it.
+  useLayoutEffect(() => {
     if (renaming) input.current?.select();
   }, [renaming]);
   const title = c.title || UNTITLED;

@@ -1,6 +1,6 @@
 // A question being edited in place: Enter (or Save) sends the new text, which replaces it and
 // everything after it; Escape (or Cancel) leaves it as it was.
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 
 export interface EditMessageProps {
   initial: string;
@@ -12,7 +12,8 @@ export interface EditMessageProps {
 export function EditMessage({ initial, maxChars, onSave, onCancel }: EditMessageProps) {
   const [text, setText] = useState(initial);
   const box = useRef<HTMLTextAreaElement>(null);
-  useEffect(() => {
+  // Before anything can be typed: a caret placed later would land in the middle of typing.
+  useLayoutEffect(() => {
     const el = box.current;
     if (!el) return;
     el.focus();

@@ -10,7 +10,7 @@ const STICK_PX = 48;
  * A long conversation opened (the list is mounted per conversation) paints its newest messages
  * first, which is all the screen shows, and the older ones a frame later.
  */
-const FIRST_PAINT = 30;
+const FIRST_PAINT = 16;
 
 export interface MessageListProps {
   messages: UiMessage[];
@@ -33,7 +33,7 @@ export function MessageList(
   const lastUserKey = useRef<string | undefined>(undefined);
   const [behind, setBehind] = useState(false);
   const [limit, setLimit] = useState(() =>
-    messages.length > FIRST_PAINT * 1.5 ? FIRST_PAINT : Infinity
+    messages.length > FIRST_PAINT * 2 ? FIRST_PAINT : Infinity
   );
   useEffect(() => {
     if (limit === Infinity) return;

@@ -201,7 +201,8 @@ Deno.test("switching to a conversation of 200 messages", BROWSER_TEST, async () 
     const start = at("chat:switch-start");
     return [at("chat:switch-fetched") - start, at("chat:switch-painted") - start];
   });
-  assert.equal(await page.locator(".msg").count(), 200);
+  // The newest messages paint first, the older ones a frame later.
+  await waitFor(async () => await page.locator(".msg").count() === 200, "all 200 messages");
   assert.equal(
     await page.locator(".msg-assistant .md strong").count(),
     100,

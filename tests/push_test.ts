@@ -2,7 +2,7 @@
 // lost push costs latency, never an event, and each web server hears only its own sessions.
 import assert from "node:assert/strict";
 import { sessionKeys } from "../lib/redis/keys.ts";
-import { parseHint, streamHintId } from "../lib/redis/reply_hint.ts";
+import { HOLDERS_FIELD, parseHint, streamHintId } from "../lib/redis/reply_hint.ts";
 import { doneOf, framesFor, replyText, sendTurn } from "./support/chat.ts";
 import { ChatClient, newSession, type Stack, startStack } from "./support/stack.ts";
 import { waitFor } from "./support/wait.ts";
@@ -80,8 +80,8 @@ Deno.test("each web server is told only of its own sessions' events", opts, asyn
     assert.equal((await sendTurn(clientA, "a1", "hi A")).type, "done");
     assert.equal((await sendTurn(clientB, "b1", "hi B")).type, "done");
     const holder = async (token: string) => {
-      const fields = await stack.redis.hkeys(sessionKeys(token).session);
-      const servers = fields.filter((f) => f.startsWith("srv:")).map((f) => f.slice(4));
+      const list = await stack.redis.hget<string>(sessionKeys(token).turns, HOLDERS_FIELD);
+      const servers = (list ?? "").split(" ").filter(Boolean);
       assert.equal(servers.length, 1, `one holder for the session: ${servers}`);
       return servers[0];
     };

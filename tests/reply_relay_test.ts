@@ -13,6 +13,7 @@ function listener(key: string, cursor: string) {
   const l: ReplyListener & { got: string[]; failed: () => number } = {
     key,
     sessionKey: key.replace("chat:r:", "chat:s:"),
+    turnsKey: key.replace("chat:r:", "chat:t:"),
     cursor,
     got,
     failed: () => failed,

@@ -16,7 +16,20 @@ export async function readHistory(
   return raw.map(readMember).filter((m): m is Message => m !== null);
 }
 
-/** The name the session was started with; null once it has expired. */
-export async function readUserName(redis: Redis, token: string): Promise<string | null> {
-  return await redis.hget<string>(sessionKeys(token).session, "name") ?? null;
+/** What a worker needs to answer a turn, in one request: the conversation and the user's name. */
+export async function readTurnContext(
+  redis: Redis,
+  token: string,
+  conversation = DEFAULT_CONVERSATION,
+): Promise<{ messages: Message[]; userName: string | null }> {
+  const [min, max] = conversationRange(conversation);
+  const keys = sessionKeys(token);
+  const p = redis.pipeline();
+  p.zrange(keys.history, min, max, { byLex: true });
+  p.hget(keys.session, "name");
+  const [raw, name] = await p.exec() as [string[], string | null];
+  return {
+    messages: raw.map(readMember).filter((m): m is Message => m !== null),
+    userName: name ?? null,
+  };
 }

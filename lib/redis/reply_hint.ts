@@ -6,30 +6,36 @@
 export const serverChannel = (serverId: string) => `chat:srv:${serverId}`;
 /** The channel that wakes workers when a turn is queued. */
 export const WAKE_CHANNEL = "chat:wake";
-/** The session hash field that says a web server holds a socket of the session. */
-export const holderField = (serverId: string) => `srv:${serverId}`;
+/**
+ * The field of the session's turns hash that lists (space-separated) the web servers holding a
+ * socket of the session: in the turns hash so one HMGET reads it with a turn's state. Turn ids
+ * never contain ":", so it can never be a turn's own field.
+ */
+export const HOLDERS_FIELD = ":srv";
+/** A session keeps at most this many holders; the oldest (most likely gone) are dropped. */
+export const MAX_HOLDERS = 16;
 
 /** Larger events are announced without their fields: the server reads them back. */
 export const MAX_HINT_FIELDS_BYTES = 16 * 1024;
 
 /**
- * Lua: publish the entry just added (`id`, its field/value pairs ARGV[from..]) to every holder of
- * the session (KEYS[1] is its hash; holders are its `srv:<id>` fields). `s` names the stream by its
- * SHA-1, so no token travels in a hint. Needs KEYS[4] = the replies stream.
+ * Lua: publish an entry just added to the session's reply stream (KEYS[4]) to every holder in
+ * \`holders\` (the HOLDERS_FIELD value, read by the caller with whatever else it needed). \`s\`
+ * names the stream by its SHA-1, so no token travels in a hint.
  */
 export const NOTIFY_LUA = `
-local function notify(id, from)
-  local holders = {}
-  for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
-    if string.sub(f, 1, 4) == 'srv:' then holders[#holders + 1] = string.sub(f, 5) end
-  end
-  if #holders == 0 then return end
-  local fields = {}
-  for i = from, #ARGV do fields[#fields + 1] = ARGV[i] end
+local function hint(id, fields, holders)
+  if not holders or holders == '' then return end
   local sid = redis.sha1hex(KEYS[4])
   local msg = cjson.encode({ s = sid, e = id, f = fields })
   if #msg > ${MAX_HINT_FIELDS_BYTES} then msg = cjson.encode({ s = sid, e = id }) end
-  for _, h in ipairs(holders) do redis.call('PUBLISH', 'chat:srv:' .. h, msg) end
+  for h in string.gmatch(holders, '%S+') do redis.call('PUBLISH', 'chat:srv:' .. h, msg) end
+end
+-- The entry's field/value pairs are ARGV[from..].
+local function notify(id, from, holders)
+  local fields = {}
+  for i = from, #ARGV do fields[#fields + 1] = ARGV[i] end
+  hint(id, fields, holders)
 end
 `;
 

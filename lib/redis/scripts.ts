@@ -6,8 +6,8 @@
 // Every key a script touches is in KEYS, so Upstash may run them under key locks instead of its
 // global lock (`allow-key-locking`; the local bridge strips the flag, which Redis 7.0 rejects).
 // Writes to a reply stream publish a hint (reply_hint.ts) to the web servers holding the session.
-import { NOTIFY_LUA, WAKE_CHANNEL } from "./reply_hint.ts";
-import { SESSION_LUA } from "./session_lua.ts";
+import { HOLDERS_FIELD, WAKE_CHANNEL } from "./reply_hint.ts";
+import { SESSION_KEY_COUNT, SESSION_LUA } from "./session_lua.ts";
 
 export interface Script<O extends string> {
   readonly name: string;
@@ -16,7 +16,6 @@ export interface Script<O extends string> {
 }
 
 const SHEBANG = "#!lua flags=allow-key-locking\n";
-const notify = NOTIFY_LUA;
 
 export function script<const O extends readonly string[]>(
   name: string,
@@ -26,7 +25,7 @@ export function script<const O extends readonly string[]>(
   return { name, lua: SHEBANG + lua, outcomes };
 }
 
-/** refresh(ttl) over every session key, and the conversation helpers. */
+/** refresh(ttl) over every session key, the conversation helpers and notify()/hint(). */
 const refreshTtl = SESSION_LUA;
 
 /**
@@ -52,9 +51,11 @@ export const ACCEPT_TURN = script(
     "no_such_message",
   ],
   refreshTtl + `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 'session_gone' end
+-- The session's TTL slides here, once per turn (its other keys' at the end, once written).
+if redis.call('EXPIRE', KEYS[1], ARGV[4]) == 0 then return 'session_gone' end
 local turn, ts, c, kind, target = ARGV[1], ARGV[3], ARGV[7], ARGV[8], ARGV[9]
-if redis.call('HEXISTS', KEYS[3], turn) == 1 then return 'duplicate' end
+local seen = redis.call('HMGET', KEYS[3], turn, '${HOLDERS_FIELD}')
+if seen[1] then return 'duplicate' end
 local created = false
 if not exists(c) then
   if ARGV[13] ~= '1' then return 'conversation_not_found' end
@@ -78,24 +79,26 @@ else
     user[#user + 1], user[#user + 2] = 'retried', target
   end
   askSeq = addMessage(c, 'u', turn, json, ts)
-  redis.call('HSET', KEYS[3], turn .. ':u', askSeq)
   if cget(c, 'title') == '' and not cget(c, 'renamed') and ARGV[11] ~= '' then
     cset(c, 'title', ARGV[11])
     created = true
   end
 end
-redis.call('HSET', KEYS[3], turn, 'queued', turn .. ':c', c, turn .. ':q', askSeq)
 local list = running(c)
 list[#list + 1] = turn
-setRunning(c, list)
+cset(c, 'running', table.concat(list, ' '))
 local entry = redis.call('XADD', KEYS[6], '*', 'token', ARGV[5], 'turn', turn, 'rid', ARGV[6],
   'conv', c, 'ask', ask)
-redis.call('HSET', KEYS[3], turn .. ':entry', entry)
+local state = { turn, 'queued', turn .. ':c', c, turn .. ':q', askSeq, turn .. ':entry', entry }
+-- ':u' names the user message this turn wrote (a regenerate answers an older one).
+if kind ~= 'regenerate' then state[#state + 1], state[#state + 2] = turn .. ':u', askSeq end
+redis.call('HSET', KEYS[3], unpack(state))
 if created then emitConversation(c) end
 user[#user + 1] = 'message'
 user[#user + 1] = json
-emit(user)
-refresh(ARGV[4])
+local id = redis.call('XADD', KEYS[4], 'MAXLEN', '~', '5000', '*', unpack(user))
+hint(id, user, seen[2])
+for i = 2, ${SESSION_KEY_COUNT} do redis.call('EXPIRE', KEYS[i], ARGV[4]) end
 redis.call('PUBLISH', '${WAKE_CHANNEL}', '1')
 return 'queued'
 `,
@@ -113,18 +116,19 @@ return 'stopping'
 );
 
 /**
- * Append streamed text to the reply stream. KEYS: session keys.
- * ARGV: turn id, ttl, then the ReplyEntry's field/value pairs.
+ * Append streamed text to the reply stream: the hot path, so one HMGET reads the turn's state, its
+ * stop flag and the holders to tell, and the TTL is left to ACCEPT_TURN. KEYS: session keys.
+ * ARGV: turn id, then the ReplyEntry's field/value pairs.
  */
 export const APPEND_DELTA = script(
   "append_delta",
   ["go_on", "stop", "session_gone", "not_streaming"],
-  refreshTtl + notify + `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 'session_gone' end
-if redis.call('HGET', KEYS[3], ARGV[1]) ~= 'queued' then return 'not_streaming' end
-notify(redis.call('XADD', KEYS[4], 'MAXLEN', '~', '5000', '*', unpack(ARGV, 3)), 3)
-refresh(ARGV[2])
-if redis.call('HEXISTS', KEYS[3], ARGV[1] .. ':stop') == 1 then return 'stop' end
+  refreshTtl + `
+local t = redis.call('HMGET', KEYS[3], ARGV[1], ARGV[1] .. ':stop', '${HOLDERS_FIELD}')
+if not t[1] then return 'session_gone' end
+if t[1] ~= 'queued' then return 'not_streaming' end
+notify(redis.call('XADD', KEYS[4], 'MAXLEN', '~', '5000', '*', unpack(ARGV, 2)), 2, t[3])
+if t[2] then return 'stop' end
 return 'go_on'
 `,
 );
@@ -134,37 +138,40 @@ return 'go_on'
  * client, and XACK, all at once. Only the consumer that still owns the request may do it (fencing
  * against a worker that was presumed dead). Nothing is written to a conversation that was deleted
  * (or whose asked message is gone) meanwhile. KEYS: session keys + requests stream.
- * ARGV: turn id, group, consumer, request entry id, ttl, new state ('done' | 'failed'),
+ * ARGV: turn id, group, consumer, request entry id, ttl (unused: the TTL slides once per turn, in
+ *   ACCEPT_TURN), new state ('done' | 'failed'),
  *   assistant message id, its JSON ('' for none), timestamp, the failure's JSON ('' for none),
  *   then the ReplyEntry's field/value pairs.
  */
 export const FINISH_TURN = script(
   "finish_turn",
   ["committed", "session_gone", "already_finished", "not_owner"],
-  refreshTtl + notify + `
+  refreshTtl + `
 local owner = redis.call('XPENDING', KEYS[6], ARGV[2], ARGV[4], ARGV[4], 1, ARGV[3])
 if #owner == 0 then return 'not_owner' end
-if redis.call('EXISTS', KEYS[1]) == 0 then
+-- A turn's state, conversation, asked message and the holders to tell, in one read. No state at
+-- all means the session (whose keys share one TTL) is gone.
+local t = redis.call('HMGET', KEYS[3], ARGV[1], ARGV[1] .. ':c', ARGV[1] .. ':q',
+  '${HOLDERS_FIELD}')
+if not t[1] then
   redis.call('XACK', KEYS[6], ARGV[2], ARGV[4])
   return 'session_gone'
 end
-if redis.call('HGET', KEYS[3], ARGV[1]) ~= 'queued' then
+if t[1] ~= 'queued' then
   redis.call('XACK', KEYS[6], ARGV[2], ARGV[4])
   return 'already_finished'
 end
+-- Its ':stop' and ':entry' fields stay until the session expires: only a queued turn reads them.
 redis.call('HSET', KEYS[3], ARGV[1], ARGV[6])
-redis.call('HDEL', KEYS[3], ARGV[1] .. ':stop', ARGV[1] .. ':entry')
-local c = redis.call('HGET', KEYS[3], ARGV[1] .. ':c')
-local seq = redis.call('HGET', KEYS[3], ARGV[1] .. ':q')
+local c, seq = t[2], t[3]
 local asked = c and seq and exists(c) and memberAt(c, seq)
 if asked then
   if ARGV[8] ~= '' then addMessage(c, 'a', ARGV[7], ARGV[8], ARGV[9])
   elseif ARGV[10] ~= '' then setFailure(asked, ARGV[10]) end
   withoutRunning(c, ARGV[1])
 end
-notify(redis.call('XADD', KEYS[4], 'MAXLEN', '~', '5000', '*', unpack(ARGV, 11)), 11)
+notify(redis.call('XADD', KEYS[4], 'MAXLEN', '~', '5000', '*', unpack(ARGV, 11)), 11, t[4])
 redis.call('XACK', KEYS[6], ARGV[2], ARGV[4])
-refresh(ARGV[5])
 return 'committed'
 `,
 );
@@ -178,13 +185,14 @@ return 'committed'
  * ARGV: turn id, group, mode ('stop' | 'orphan'), idle ms after which a pending request counts as
  *   abandoned, '1' when no worker can serve (so a request never delivered is abandoned too), the
  *   last reply-stream id the caller read (any later write means a worker is alive: 'changed'),
- *   ttl, assistant message id, its JSON ('' for none), timestamp, the failure's JSON, then the
+ *   ttl (unused, as in FINISH_TURN), assistant message id, its JSON ('' for none), timestamp, the
+ *   failure's JSON, then the
  *   ReplyEntry's pairs.
  */
 export const END_ABANDONED = script(
   "end_abandoned",
   ["ended", "finished", "alive", "waiting", "changed", "session_gone"],
-  refreshTtl + notify + `
+  refreshTtl + `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 'session_gone' end
 if redis.call('HGET', KEYS[3], ARGV[1]) ~= 'queued' then return 'finished' end
 local entry = redis.call('HGET', KEYS[3], ARGV[1] .. ':entry')
@@ -213,12 +221,12 @@ if asked then withoutRunning(c, ARGV[1]) end
 if ARGV[3] == 'stop' then state = 'done' end
 redis.call('HSET', KEYS[3], ARGV[1], state)
 redis.call('HDEL', KEYS[3], ARGV[1] .. ':stop', ARGV[1] .. ':entry')
-notify(redis.call('XADD', KEYS[4], 'MAXLEN', '~', '5000', '*', unpack(ARGV, 12)), 12)
+notify(redis.call('XADD', KEYS[4], 'MAXLEN', '~', '5000', '*', unpack(ARGV, 12)), 12,
+  redis.call('HGET', KEYS[3], '${HOLDERS_FIELD}'))
 if entry then
   redis.call('XACK', KEYS[6], ARGV[2], entry)
   redis.call('XDEL', KEYS[6], entry)
 end
-refresh(ARGV[7])
 return 'ended'
 `,
 );

@@ -2,15 +2,16 @@
 // its one sliding TTL, its conversations and their messages (see message_members.ts for the
 // member layout), and events written to its reply stream. They index KEYS in sessionKeyList()'s
 // order: 1 session, 2 history (messages), 3 turns, 4 replies, 5 conversations.
-import { MAX_HINT_FIELDS_BYTES } from "./reply_hint.ts";
+import { HOLDERS_FIELD, NOTIFY_LUA } from "./reply_hint.ts";
 
 /** How many of a script's first KEYS are the session's keys (sessionKeyList().length). */
 export const SESSION_KEY_COUNT = 5;
 
-export const SESSION_LUA = `
+export const SESSION_LUA = NOTIFY_LUA + `
 local function refresh(ttl)
   for i = 1, ${SESSION_KEY_COUNT} do redis.call('EXPIRE', KEYS[i], ttl) end
 end
+
 local function pad(n) return string.format('%010d', tonumber(n)) end
 local function cget(c, f) return redis.call('HGET', KEYS[5], c .. ':' .. f) end
 local function cset(c, f, v) redis.call('HSET', KEYS[5], c .. ':' .. f, v) end
@@ -118,25 +119,15 @@ local function setRunning(c, list)
 end
 local function withoutRunning(c, turn)
   local out = {}
-  for _, t in ipairs(running(c)) do if t ~= turn then out[#out + 1] = t end end
-  setRunning(c, out)
-end
--- Tells every web server holding a socket of the session (same hint as reply_hint.ts NOTIFY_LUA).
-local function hint(id, fields)
-  local holders = {}
-  for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
-    if string.sub(f, 1, 4) == 'srv:' then holders[#holders + 1] = string.sub(f, 5) end
+  for t in string.gmatch(cget(c, 'running') or '', '%S+') do
+    if t ~= turn then out[#out + 1] = t end
   end
-  if #holders == 0 then return end
-  local sid = redis.sha1hex(KEYS[4])
-  local msg = cjson.encode({ s = sid, e = id, f = fields })
-  if #msg > ${MAX_HINT_FIELDS_BYTES} then msg = cjson.encode({ s = sid, e = id }) end
-  for _, h in ipairs(holders) do redis.call('PUBLISH', 'chat:srv:' .. h, msg) end
+  cset(c, 'running', table.concat(out, ' '))
 end
 -- Appends a reply event (field/value pairs) to the session's reply stream.
 local function emit(fields)
   local id = redis.call('XADD', KEYS[4], 'MAXLEN', '~', '5000', '*', unpack(fields))
-  hint(id, fields)
+  hint(id, fields, redis.call('HGET', KEYS[3], '${HOLDERS_FIELD}'))
   return id
 end
 local function emitConversation(c)

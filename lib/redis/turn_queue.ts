@@ -221,7 +221,6 @@ export class TurnQueue {
     };
     return this.#scripts.run(APPEND_DELTA, sessionKeyList(turn.token), [
       turn.turn,
-      String(this.ttl),
       ...entryArgs(entry),
     ]);
   }

@@ -27,6 +27,7 @@ export const keepAliveMs = (ttlSeconds: number): number => Math.min(60_000, ttlS
 export class ChatConnection implements ReplyListener {
   readonly key: string;
   readonly sessionKey: string;
+  readonly turnsKey: string;
   #fastUntil = 0;
   #queue: Promise<void> = Promise.resolve();
   /** The last event this socket delivered: where to fall back to if a resume cursor fails. */
@@ -48,6 +49,7 @@ export class ChatConnection implements ReplyListener {
   ) {
     this.key = sessionKeys(token).replies;
     this.sessionKey = sessionKeys(token).session;
+    this.turnsKey = sessionKeys(token).turns;
     this.#delivered = cursor;
     this.#metrics = deps.metrics.connection(log);
     this.#watch = new TurnWatch(

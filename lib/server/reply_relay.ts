@@ -7,13 +7,7 @@
 import { compareStreamIds } from "../contract/stream_ids.ts";
 import { log } from "../log.ts";
 import type { Redis, RedisEndpoint } from "../redis/client.ts";
-import {
-  holderField,
-  parseHint,
-  type ReplyHint,
-  serverChannel,
-  streamHintId,
-} from "../redis/reply_hint.ts";
+import { parseHint, type ReplyHint, serverChannel, streamHintId } from "../redis/reply_hint.ts";
 import { HOLD_SESSION } from "../redis/holder_script.ts";
 import { ScriptRunner } from "../redis/script_runner.ts";
 import { fields, type RawEntry } from "../redis/stream_entries.ts";
@@ -22,8 +16,9 @@ import { Subscription } from "../redis/subscription.ts";
 export interface ReplyListener {
   /** The session's reply stream key. */
   readonly key: string;
-  /** The session's hash, where this server registers as a holder of the session's sockets. */
+  /** The session's hash and turns hash: this server registers as a holder of its sockets. */
   readonly sessionKey: string;
+  readonly turnsKey: string;
   /** The last event id this listener has handled. */
   cursor: string;
   /** True while a reply is expected: the fallback read then runs often. */
@@ -78,7 +73,7 @@ export class ReplyRelay {
     this.#byHint.set(await streamHintId(listener.key), listener.key);
     this.#ensureRunning();
     if (first) {
-      await this.#scripts.run(HOLD_SESSION, [listener.sessionKey], [holderField(this.serverId)])
+      await this.#hold(listener, "add")
         .catch((err) => log.warn("relay: registering a socket failed", { error: String(err) }));
     }
     // Whatever was written between the socket's first cursor and the registration.
@@ -89,7 +84,7 @@ export class ReplyRelay {
     const set = this.#byKey.get(listener.key);
     if (!set?.delete(listener) || set.size) return;
     this.#byKey.delete(listener.key);
-    this.redis.hdel(listener.sessionKey, holderField(this.serverId)).catch(() => {});
+    this.#hold(listener, "remove").catch(() => {});
     if (!this.#byKey.size) this.#stop();
   }
 
@@ -102,10 +97,17 @@ export class ReplyRelay {
     this.#closed = true;
     this.#stop();
     for (const [key, set] of this.#byKey) {
-      const sessionKey = [...set][0]?.sessionKey;
-      if (sessionKey) this.redis.hdel(sessionKey, holderField(this.serverId)).catch(() => {});
+      const listener = [...set][0];
+      if (listener) this.#hold(listener, "remove").catch(() => {});
       this.#byKey.delete(key);
     }
+  }
+
+  #hold(listener: ReplyListener, how: "add" | "remove") {
+    return this.#scripts.run(HOLD_SESSION, [listener.sessionKey, listener.turnsKey], [
+      this.serverId,
+      how,
+    ]);
   }
 
   /** Reads the given streams from their listeners' cursors, holding hints until it is done. */

@@ -32,10 +32,14 @@ export interface TurnWorkerDeps {
     announce(consumer: string, status: WorkerStatus): Promise<void>;
     withdraw(consumer: string): Promise<void>;
   };
-  /** A conversation's messages, oldest first. */
-  history(token: string, conversation: string): Promise<Message[]>;
-  /** The session's name, for the system prompt (none: the model is not told). */
-  userName?(token: string): Promise<string | null>;
+  /**
+   * A conversation's messages, oldest first, and the session's name for the system prompt (null:
+   * the model is not told), read together.
+   */
+  context(
+    token: string,
+    conversation: string,
+  ): Promise<{ messages: Message[]; userName: string | null }>;
   /** Pushes when a turn is queued (pub/sub); without it the worker only polls, slowly. */
   wakeups?: WakeSource;
 }
@@ -239,10 +243,10 @@ export class TurnWorker {
 
   async #generate(turn: QueuedTurn, abort: AbortController, stats: TurnStats): Promise<void> {
     const { queue, provider } = this.#deps;
-    const [history, userName] = await Promise.all([
-      this.#deps.history(turn.token, turn.conversation),
-      this.#deps.userName?.(turn.token) ?? null,
-    ]);
+    const { messages: history, userName } = await this.#deps.context(
+      turn.token,
+      turn.conversation,
+    );
     const messages = turnMessages(history, turn.ask);
     let reply = "";
     const writer = new ReplyWriter(

@@ -1,7 +1,7 @@
 // How a worker learns of turns: a push on the wake channel the moment one is queued, and a slow
 // tick that claims turns dead workers left, reads anything a lost push missed and carries the
 // worker's announcement and heartbeat, all in one request.
-import { Waker } from "../backoff.ts";
+import { Waker } from "./waker.ts";
 import type { QueuedTurn, TurnQueue } from "../redis/turn_queue.ts";
 
 export interface WakeSource {

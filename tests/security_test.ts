@@ -1,6 +1,7 @@
 // What one client, a broken worker or a failing Redis must never do to others (the security and
 // faults issue): each test fails on the code before its fix.
 import assert from "node:assert/strict";
+import { SOCKET_IDLE_TIMEOUT_S } from "../lib/server/limits.ts";
 import { doneOf, fetchHistory, framesFor, replyText, sendTurn } from "./support/chat.ts";
 import { ChatClient, newSession, type Stack, startStack } from "./support/stack.ts";
 import { waitFor } from "./support/wait.ts";
@@ -223,6 +224,34 @@ Deno.test("a worker that cannot answer takes no turns from one that can", opts, 
   assert.deepEqual(outcomes.map((f) => f.type), Array(10).fill("done"));
   client.close();
 });
+
+Deno.test(
+  "a socket stalled in the middle of a frame is closed, not held forever",
+  opts,
+  async () => {
+    const url = new URL(stack.baseUrl);
+    const conn = await Deno.connect({ hostname: url.hostname, port: Number(url.port) });
+    const upgrade = [
+      `GET /api/chat?token=${await session()} HTTP/1.1`,
+      `Host: ${url.host}`,
+      "Upgrade: websocket",
+      "Connection: Upgrade",
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+      "Sec-WebSocket-Version: 13",
+    ];
+    await conn.write(new TextEncoder().encode(upgrade.join("\r\n") + "\r\n\r\n"));
+    const buf = new Uint8Array(4096);
+    assert.match(new TextDecoder().decode(buf.subarray(0, await conn.read(buf) ?? 0)), / 101 /);
+    // A masked text frame announcing 100 bytes, of which only 10 ever come.
+    await conn.write(new Uint8Array([0x81, 0x80 | 100, 1, 2, 3, 4, ...Array(10).fill(5)]));
+    const started = Date.now();
+    while (await conn.read(buf).catch(() => null) !== null) { /* pings, then the close */ }
+    const waited = Date.now() - started;
+    console.log(`stalled socket closed after ${waited} ms`);
+    assert.ok(waited < (SOCKET_IDLE_TIMEOUT_S + 15) * 1000, `${waited} ms`);
+    conn.close();
+  },
+);
 
 Deno.test("no log line carries a session token or a key made from one", opts, async () => {
   const client = await ChatClient.connect(stack.baseUrl, await session());

@@ -20,15 +20,8 @@ import {
   type TurnRequest,
 } from "./turn_request.ts";
 import { ScriptRunner } from "./script_runner.ts";
-import {
-  ACCEPT_TURN,
-  APPEND_DELTA,
-  END_ABANDONED,
-  FINISH_TURN,
-  HEARTBEAT,
-  REQUEST_STOP,
-  TRIM_REQUESTS,
-} from "./scripts.ts";
+import { ACCEPT_TURN, APPEND_DELTA, END_ABANDONED, FINISH_TURN, REQUEST_STOP } from "./scripts.ts";
+import { HEARTBEAT, TRIM_REQUESTS } from "./worker_scripts.ts";
 import { fields, type RawEntry } from "./stream_entries.ts";
 
 export type AcceptOutcome = (typeof ACCEPT_TURN.outcomes)[number];

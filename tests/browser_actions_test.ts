@@ -5,7 +5,6 @@
 import assert from "node:assert/strict";
 import {
   BROWSER_TEST,
-  type BrowserStack,
   bubbleTexts,
   lastReply,
   lastReplyState,
@@ -13,28 +12,19 @@ import {
   send,
   sendAndWait,
   signIn,
-  startBrowserStack,
+  useBrowserStack,
 } from "./support/page.ts";
 import { LONG, PLAIN, reply, TOKEN_DELAY_MS } from "./support/replies.ts";
 import { waitFor } from "./support/wait.ts";
 
-let ui: BrowserStack;
-Deno.test.beforeAll(async () => {
-  ui = await startBrowserStack({ reply, tokenDelayMs: TOKEN_DELAY_MS });
-});
-Deno.test.afterEach(async () => {
-  await ui?.closePages();
-});
-Deno.test.afterAll(async () => {
-  await ui?.close();
-});
+const shared = useBrowserStack({ reply, tokenDelayMs: TOKEN_DELAY_MS });
 
 Deno.test(
   "regenerate replaces the last reply; edit replaces a question and what followed",
   BROWSER_TEST,
   async () => {
-    const page = await ui.newPage();
-    await signIn(page, ui.stack.baseUrl);
+    const page = await shared.ui.newPage();
+    await signIn(page, shared.ui.stack.baseUrl);
     await sendAndWait(page, "vary first");
     await sendAndWait(page, "vary second");
     const before = await lastReply(page);
@@ -45,7 +35,7 @@ Deno.test(
     );
     assert.equal((await bubbleTexts(page)).length, 4, "replaced, not added");
     assert.match(await lastReply(page), /^Answer number \d+ to: vary second$/);
-    const stored = (await pageHistory(ui.stack.baseUrl, page)).messages;
+    const stored = (await pageHistory(shared.ui.stack.baseUrl, page)).messages;
     assert.equal(stored.at(-1)?.content, await lastReply(page));
     assert.equal(stored.length, 4);
 
@@ -61,7 +51,7 @@ Deno.test(
     assert.equal(texts[0].text, "vary edited");
     assert.match(texts[1].text, /to: vary edited$/);
     assert.deepEqual(
-      (await pageHistory(ui.stack.baseUrl, page)).messages.map((m) => m.content),
+      (await pageHistory(shared.ui.stack.baseUrl, page)).messages.map((m) => m.content),
       texts.map((t) => t.text),
     );
     // Escape in the edit box cancels the edit, nothing else.
@@ -73,11 +63,11 @@ Deno.test(
 );
 
 Deno.test("copy a whole message", BROWSER_TEST, async () => {
-  const page = await ui.newPage();
+  const page = await shared.ui.newPage();
   await page.context().grantPermissions(["clipboard-read", "clipboard-write"], {
-    origin: ui.stack.baseUrl,
+    origin: shared.ui.stack.baseUrl,
   });
-  await signIn(page, ui.stack.baseUrl);
+  await signIn(page, shared.ui.stack.baseUrl);
   await sendAndWait(page, "show me some code");
   await page.getByRole("button", { name: "Copy this reply" }).click();
   await page.getByRole("button", { name: "Copy this reply" }).filter({ hasText: "Copied" })
@@ -90,8 +80,8 @@ Deno.test("copy a whole message", BROWSER_TEST, async () => {
 });
 
 Deno.test("Escape stops the reply being written", BROWSER_TEST, async () => {
-  const page = await ui.newPage();
-  await signIn(page, ui.stack.baseUrl);
+  const page = await shared.ui.newPage();
+  await signIn(page, shared.ui.stack.baseUrl);
   await send(page, "long one to stop with Escape");
   await waitFor(async () => (await lastReply(page)).length > 30, "some streamed text");
   await page.keyboard.press("Escape");
@@ -104,8 +94,8 @@ Deno.test(
   "stopped and failed outcomes come back after a reload; Retry works after it",
   BROWSER_TEST,
   async () => {
-    const page = await ui.newPage();
-    await signIn(page, ui.stack.baseUrl);
+    const page = await shared.ui.newPage();
+    await signIn(page, shared.ui.stack.baseUrl);
     await send(page, "long, then halted");
     await waitFor(async () => (await lastReply(page)).length > 30, "some streamed text");
     await page.getByRole("button", { name: "Stop" }).click();
@@ -137,11 +127,11 @@ Deno.test(
   "focus stays on a Copy button inside a reply that is still streaming",
   BROWSER_TEST,
   async () => {
-    const page = await ui.newPage();
+    const page = await shared.ui.newPage();
     await page.context().grantPermissions(["clipboard-read", "clipboard-write"], {
-      origin: ui.stack.baseUrl,
+      origin: shared.ui.stack.baseUrl,
     });
-    await signIn(page, ui.stack.baseUrl);
+    await signIn(page, shared.ui.stack.baseUrl);
     await send(page, "codestream please");
     const copy = page.locator(".msg-assistant").last().getByRole("button", { name: "Copy code" });
     await copy.waitFor();
@@ -174,13 +164,13 @@ Deno.test(
   "tables keep their alignment and scroll sideways; LaTeX is typeset from our origin",
   BROWSER_TEST,
   async () => {
-    const page = await ui.newPage(375, 740);
+    const page = await shared.ui.newPage(375, 740);
     const violations: string[] = [];
     page.on(
       "console",
       (m) => /Content Security Policy/i.test(m.text()) && violations.push(m.text()),
     );
-    await signIn(page, ui.stack.baseUrl);
+    await signIn(page, shared.ui.stack.baseUrl);
     await sendAndWait(page, "table please");
     const reply = page.locator(".msg-assistant").last();
     const align = (cell: string) =>
@@ -210,16 +200,19 @@ Deno.test(
       [...document.querySelectorAll("link[rel=stylesheet]")].map((l) => (l as HTMLLinkElement).href)
         .find((h) => h.includes("katex"))
     );
-    assert.ok(css?.startsWith(ui.stack.baseUrl), `KaTeX's stylesheet from our origin: ${css}`);
+    assert.ok(
+      css?.startsWith(shared.ui.stack.baseUrl),
+      `KaTeX's stylesheet from our origin: ${css}`,
+    );
     await page.waitForFunction(() => document.fonts.check("16px KaTeX_Main"));
     assert.deepEqual(violations, [], "nothing the policy had to block");
   },
 );
 
 Deno.test("the theme toggle: system, light, dark, remembered", BROWSER_TEST, async () => {
-  const page = await ui.newPage();
+  const page = await shared.ui.newPage();
   await page.emulateMedia({ colorScheme: "light" });
-  await signIn(page, ui.stack.baseUrl);
+  await signIn(page, shared.ui.stack.baseUrl);
   const background = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
   const light = await background();
   const toggle = page.getByRole("button", { name: /^Theme:/ });

@@ -6,7 +6,6 @@
 import assert from "node:assert/strict";
 import {
   BROWSER_TEST,
-  type BrowserStack,
   bubbleTexts,
   lastReply,
   lastReplyState,
@@ -17,23 +16,16 @@ import {
   send,
   sendAndWait,
   signIn,
-  startBrowserStack,
   stopWasShown,
+  useBrowserStack,
 } from "./support/page.ts";
 import { CODE, LONG, PLAIN, reply, TOKEN_DELAY_MS } from "./support/replies.ts";
 import { waitFor } from "./support/wait.ts";
 
-let ui: BrowserStack;
 const timings: Record<string, number> = {};
 
-Deno.test.beforeAll(async () => {
-  ui = await startBrowserStack({ reply, tokenDelayMs: TOKEN_DELAY_MS });
-});
-Deno.test.afterEach(async () => {
-  await ui?.closePages();
-});
-Deno.test.afterAll(async () => {
-  const build = ui?.build;
+const shared = useBrowserStack({ reply, tokenDelayMs: TOKEN_DELAY_MS }, (ui) => {
+  const build = ui.build;
   if (build) {
     const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
     console.log(
@@ -45,15 +37,14 @@ Deno.test.afterAll(async () => {
   for (const [what, ms] of Object.entries(timings)) {
     console.log(`page load -> interactive, ${what}: ${ms.toFixed(0)} ms`);
   }
-  await ui?.close();
 });
 
 Deno.test(
   "name -> token -> send: the reply grows word by word to the model's text",
   BROWSER_TEST,
   async () => {
-    const page = await ui.newPage();
-    await page.goto(ui.stack.baseUrl);
+    const page = await shared.ui.newPage();
+    await page.goto(shared.ui.stack.baseUrl);
     timings["welcome (new visitor)"] = await readyMark(page, "chat:welcome-ready");
     // Keyboard only: the name field has focus, Enter submits, the composer then has focus.
     await page.getByLabel("Your name").waitFor();
@@ -62,7 +53,7 @@ Deno.test(
     await page.getByLabel("Message").waitFor();
     assert.equal(await page.evaluate(() => document.activeElement?.id), "composer-input");
     await page.locator('.badge[data-state="open"]').waitFor();
-    assert.equal((await pageHistory(ui.stack.baseUrl, page)).name, "Ada");
+    assert.equal((await pageHistory(shared.ui.stack.baseUrl, page)).name, "Ada");
 
     await recordReplies(page);
     const oneLine = await page.getByLabel("Message").evaluate((el) => el.clientHeight);
@@ -96,8 +87,8 @@ Deno.test(
 );
 
 Deno.test("reload: the history is back, in order, once", BROWSER_TEST, async () => {
-  const page = await ui.newPage();
-  await signIn(page, ui.stack.baseUrl);
+  const page = await shared.ui.newPage();
+  await signIn(page, shared.ui.stack.baseUrl);
   await sendAndWait(page, "Hello there\nsecond line\nthird line");
 
   await page.reload();
@@ -115,8 +106,8 @@ Deno.test(
   "Stop in the middle of a reply: generation halts, the partial reply stays",
   BROWSER_TEST,
   async () => {
-    const { stack } = ui;
-    const page = await ui.newPage();
+    const { stack } = shared.ui;
+    const page = await shared.ui.newPage();
     await signIn(page, stack.baseUrl);
     const abortedBefore = stack.model!.aborted;
     await send(page, "long reply please");
@@ -137,8 +128,8 @@ Deno.test(
 );
 
 Deno.test("Markdown: highlighted code with a copy button", BROWSER_TEST, async () => {
-  const page = await ui.newPage();
-  await signIn(page, ui.stack.baseUrl);
+  const page = await shared.ui.newPage();
+  await signIn(page, shared.ui.stack.baseUrl);
   await sendAndWait(page, "show me some code");
   const last = page.locator(".msg-assistant").last();
   assert.equal(await last.locator("strong").textContent(), "small");
@@ -146,7 +137,7 @@ Deno.test("Markdown: highlighted code with a copy button", BROWSER_TEST, async (
   assert.equal(await last.locator("pre code").textContent(), CODE);
   assert.ok(await last.locator("pre code .hljs-keyword").count() > 0, "keywords are highlighted");
   await page.context().grantPermissions(["clipboard-read", "clipboard-write"], {
-    origin: ui.stack.baseUrl,
+    origin: shared.ui.stack.baseUrl,
   });
   await last.getByRole("button", { name: "Copy code" }).click();
   await last.getByRole("button", { name: "Copy code" }).filter({ hasText: "Copied" }).waitFor();
@@ -154,8 +145,8 @@ Deno.test("Markdown: highlighted code with a copy button", BROWSER_TEST, async (
 });
 
 Deno.test("the newest text stays in view unless the reader scrolled up", BROWSER_TEST, async () => {
-  const page = await ui.newPage(375, 560);
-  await signIn(page, ui.stack.baseUrl);
+  const page = await shared.ui.newPage(375, 560);
+  await signIn(page, shared.ui.stack.baseUrl);
   // Some history first, so that the conversation is taller than the screen.
   await sendAndWait(page, "show me some code");
   await sendAndWait(page, "and some more code");

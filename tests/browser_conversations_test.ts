@@ -7,28 +7,13 @@ import type { Message } from "../lib/contract/frames.ts";
 import { sessionKeys } from "../lib/redis/keys.ts";
 import { messageMember } from "../lib/redis/message_members.ts";
 import { createConversation, listConversations } from "./support/api.ts";
-import {
-  BROWSER_TEST,
-  type BrowserStack,
-  bubbleTexts,
-  sendAndWait,
-  signIn,
-  startBrowserStack,
-} from "./support/page.ts";
+import { BROWSER_TEST, bubbleTexts, sendAndWait, signIn, useBrowserStack } from "./support/page.ts";
 import { PLAIN, reply, TOKEN_DELAY_MS } from "./support/replies.ts";
 import { waitFor } from "./support/wait.ts";
 
-let ui: BrowserStack;
 const figures: string[] = [];
-Deno.test.beforeAll(async () => {
-  ui = await startBrowserStack({ reply, tokenDelayMs: TOKEN_DELAY_MS });
-});
-Deno.test.afterEach(async () => {
-  await ui?.closePages();
-});
-Deno.test.afterAll(async () => {
+const shared = useBrowserStack({ reply, tokenDelayMs: TOKEN_DELAY_MS }, () => {
   for (const line of figures) console.log(line);
-  await ui?.close();
 });
 
 const tokenOf = (page: Page): Promise<string> =>
@@ -40,8 +25,8 @@ const item = (page: Page, title: string) => page.locator(".conv", { hasText: tit
 /** A second page (its own browser context) on the same session, as another tab would be. */
 async function secondTab(first: Page): Promise<Page> {
   const session = await first.evaluate(() => localStorage.getItem("chat.session")!);
-  const page = await ui.newPage();
-  await page.goto(ui.stack.baseUrl);
+  const page = await shared.ui.newPage();
+  await page.goto(shared.ui.stack.baseUrl);
   await page.evaluate((s) => localStorage.setItem("chat.session", s), session);
   await page.reload();
   await page.locator('.badge[data-state="open"]').waitFor();
@@ -52,8 +37,8 @@ Deno.test(
   "two conversations are kept apart; rename, filter, delete with undo, switch",
   BROWSER_TEST,
   async () => {
-    const page = await ui.newPage();
-    await signIn(page, ui.stack.baseUrl);
+    const page = await shared.ui.newPage();
+    await signIn(page, shared.ui.stack.baseUrl);
     await sendAndWait(page, "apples are red");
     await page.getByRole("button", { name: "New chat" }).click();
     await waitFor(async () => await page.locator(".msg").count() === 0, "an empty chat");
@@ -82,7 +67,9 @@ Deno.test(
     const token = await tokenOf(page);
     await waitFor(
       async () =>
-        (await listConversations(ui.stack.baseUrl, token)).some((c) => c.title === "Fruit facts"),
+        (await listConversations(shared.ui.stack.baseUrl, token)).some((c) =>
+          c.title === "Fruit facts"
+        ),
       "the rename stored",
     );
     // The title filter.
@@ -102,7 +89,7 @@ Deno.test(
       "apples shown",
     );
     await waitFor(
-      async () => (await listConversations(ui.stack.baseUrl, token)).length === 1,
+      async () => (await listConversations(shared.ui.stack.baseUrl, token)).length === 1,
       "the delete sent once the undo time is over",
       15_000,
     );
@@ -113,8 +100,8 @@ Deno.test(
 );
 
 Deno.test("below 768 px the list is a drawer", BROWSER_TEST, async () => {
-  const page = await ui.newPage(375, 740);
-  await signIn(page, ui.stack.baseUrl);
+  const page = await shared.ui.newPage(375, 740);
+  await signIn(page, shared.ui.stack.baseUrl);
   await sendAndWait(page, "first topic");
   const sidebar = page.locator("#sidebar");
   assert.equal(await sidebar.isVisible(), false, "collapsed");
@@ -136,8 +123,8 @@ Deno.test(
   "a second tab sees the first tab's question and answer, and its new chats",
   BROWSER_TEST,
   async () => {
-    const one = await ui.newPage();
-    await signIn(one, ui.stack.baseUrl);
+    const one = await shared.ui.newPage();
+    await signIn(one, shared.ui.stack.baseUrl);
     const two = await secondTab(one);
     await sendAndWait(one, "asked in the first tab");
     await waitFor(
@@ -162,10 +149,10 @@ Deno.test(
 );
 
 Deno.test("switching to a conversation of 200 messages", BROWSER_TEST, async () => {
-  const page = await ui.newPage();
-  await signIn(page, ui.stack.baseUrl);
+  const page = await shared.ui.newPage();
+  await signIn(page, shared.ui.stack.baseUrl);
   const token = await tokenOf(page);
-  const long = await createConversation(ui.stack.baseUrl, token, "Two hundred messages");
+  const long = await createConversation(shared.ui.stack.baseUrl, token, "Two hundred messages");
   const keys = sessionKeys(token);
   const members = Array.from({ length: 200 }, (_, i) => {
     const m: Message = i % 2
@@ -185,9 +172,9 @@ Deno.test("switching to a conversation of 200 messages", BROWSER_TEST, async () 
   });
   for (let i = 0; i < members.length; i += 50) {
     const [first, ...rest] = members.slice(i, i + 50).map((member) => ({ score: 0, member }));
-    await ui.stack.redis.zadd(keys.history, first, ...rest);
+    await shared.ui.stack.redis.zadd(keys.history, first, ...rest);
   }
-  await ui.stack.redis.hset(keys.conversations, {
+  await shared.ui.stack.redis.hset(keys.conversations, {
     [`${long.id}:count`]: "200",
     [`${long.id}:seq`]: "200",
   });

@@ -2,34 +2,18 @@
 // be retried, and a working chat once a worker is up. Real browser, real stack with no worker at
 // first (see browser_chat_test.ts).
 import assert from "node:assert/strict";
-import {
-  BROWSER_TEST,
-  type BrowserStack,
-  bubbleTexts,
-  lastReply,
-  send,
-  startBrowserStack,
-} from "./support/page.ts";
+import { BROWSER_TEST, bubbleTexts, lastReply, send, useBrowserStack } from "./support/page.ts";
 import { PLAIN } from "./support/replies.ts";
 import { waitFor } from "./support/wait.ts";
 
-let ui: BrowserStack;
-Deno.test.beforeAll(async () => {
-  ui = await startBrowserStack({ workers: 0, reply: PLAIN, tokenDelayMs: 5 });
-});
-Deno.test.afterEach(async () => {
-  await ui?.closePages();
-});
-Deno.test.afterAll(async () => {
-  await ui?.close();
-});
+const shared = useBrowserStack({ workers: 0, reply: PLAIN, tokenDelayMs: 5 });
 
 Deno.test(
   "no model available: the message fails with a reason, and Retry works once a worker is up",
   BROWSER_TEST,
   async () => {
-    const { stack } = ui;
-    const page = await ui.newPage(375, 740);
+    const { stack } = shared.ui;
+    const page = await shared.ui.newPage(375, 740);
     await page.goto(stack.baseUrl);
     const banner = page.locator(".banner[role=status]");
     await banner.waitFor();

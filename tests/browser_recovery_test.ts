@@ -7,7 +7,6 @@ import type { OpenAIRequestBody } from "./fixtures/model_servers.ts";
 import {
   badgeStates,
   BROWSER_TEST,
-  type BrowserStack,
   lastReply,
   lastReplyState,
   pageHistory,
@@ -15,28 +14,19 @@ import {
   seenTexts,
   send,
   signIn,
-  startBrowserStack,
+  useBrowserStack,
 } from "./support/page.ts";
 import { lastUser, LONG, reply, RESTART, TOKEN_DELAY_MS } from "./support/replies.ts";
 import { waitFor } from "./support/wait.ts";
 
-let ui: BrowserStack;
-Deno.test.beforeAll(async () => {
-  ui = await startBrowserStack({ reply, tokenDelayMs: TOKEN_DELAY_MS });
-});
-Deno.test.afterEach(async () => {
-  await ui?.closePages();
-});
-Deno.test.afterAll(async () => {
-  await ui?.close();
-});
+const shared = useBrowserStack({ reply, tokenDelayMs: TOKEN_DELAY_MS });
 
 Deno.test(
   "server restarted during a reply: the page reconnects, the reply completes once",
   BROWSER_TEST,
   async () => {
-    const { stack } = ui;
-    const page = await ui.newPage();
+    const { stack } = shared.ui;
+    const page = await shared.ui.newPage();
     await signIn(page, stack.baseUrl);
     await recordReplies(page);
     const repliesBefore = await page.locator(".msg-assistant").count();
@@ -70,8 +60,8 @@ Deno.test(
   "reload during a reply: the new page picks the reply up where it is",
   BROWSER_TEST,
   async () => {
-    const page = await ui.newPage();
-    await signIn(page, ui.stack.baseUrl);
+    const page = await shared.ui.newPage();
+    await signIn(page, shared.ui.stack.baseUrl);
     const before = await page.locator(".msg-assistant").count();
     await send(page, "long, then reload");
     await waitFor(async () => (await lastReply(page)).length > 30, "some streamed text");
@@ -91,8 +81,8 @@ Deno.test(
   "an expired session: a clear notice and a one-click new session",
   BROWSER_TEST,
   async () => {
-    const { stack } = ui;
-    const p = await ui.newPage(375, 740);
+    const { stack } = shared.ui;
+    const p = await shared.ui.newPage(375, 740);
     await p.goto(stack.baseUrl);
     await p.evaluate(() =>
       localStorage.setItem(

@@ -2,33 +2,17 @@
 // as text, live and when rendered again from the history. Real browser, real stack (see
 // browser_chat_test.ts).
 import assert from "node:assert/strict";
-import {
-  BROWSER_TEST,
-  type BrowserStack,
-  lastReply,
-  sendAndWait,
-  signIn,
-  startBrowserStack,
-} from "./support/page.ts";
+import { BROWSER_TEST, lastReply, sendAndWait, signIn, useBrowserStack } from "./support/page.ts";
 import { reply, TOKEN_DELAY_MS, XSS_MESSAGE, XSS_REPLY } from "./support/replies.ts";
 
-let ui: BrowserStack;
-Deno.test.beforeAll(async () => {
-  ui = await startBrowserStack({ reply, tokenDelayMs: TOKEN_DELAY_MS });
-});
-Deno.test.afterEach(async () => {
-  await ui?.closePages();
-});
-Deno.test.afterAll(async () => {
-  await ui?.close();
-});
+const shared = useBrowserStack({ reply, tokenDelayMs: TOKEN_DELAY_MS });
 
 Deno.test(
   "HTML from the user and a <script> from the model render as inert text",
   BROWSER_TEST,
   async () => {
-    const page = await ui.newPage();
-    await signIn(page, ui.stack.baseUrl);
+    const page = await shared.ui.newPage();
+    await signIn(page, shared.ui.stack.baseUrl);
     await sendAndWait(page, XSS_MESSAGE);
     const check = async () => {
       assert.equal(await page.locator(".msg-user .plain").last().textContent(), XSS_MESSAGE);

@@ -5,34 +5,24 @@ import assert from "node:assert/strict";
 import { sessionKeyList } from "../lib/redis/keys.ts";
 import {
   BROWSER_TEST,
-  type BrowserStack,
   bubbleTexts,
   send,
   sendAndWait,
   signIn,
-  startBrowserStack,
+  useBrowserStack,
 } from "./support/page.ts";
 import { PLAIN, reply, TOKEN_DELAY_MS } from "./support/replies.ts";
 
 const TTL_S = 3;
-let ui: BrowserStack;
-Deno.test.beforeAll(async () => {
-  ui = await startBrowserStack({
-    reply,
-    tokenDelayMs: TOKEN_DELAY_MS,
-    env: { SESSION_TTL_SECONDS: String(TTL_S) },
-  });
-});
-Deno.test.afterEach(async () => {
-  await ui?.closePages();
-});
-Deno.test.afterAll(async () => {
-  await ui?.close();
+const shared = useBrowserStack({
+  reply,
+  tokenDelayMs: TOKEN_DELAY_MS,
+  env: { SESSION_TTL_SECONDS: String(TTL_S) },
 });
 
 Deno.test("an idle open tab outlives the session TTL", BROWSER_TEST, async () => {
-  const page = await ui.newPage();
-  await signIn(page, ui.stack.baseUrl);
+  const page = await shared.ui.newPage();
+  await signIn(page, shared.ui.stack.baseUrl);
   await sendAndWait(page, "before the wait");
   await page.waitForTimeout(TTL_S * 1000 * 3); // nobody types, nothing is requested
   assert.equal(await page.getByRole("heading", { name: "Session expired" }).count(), 0);
@@ -44,11 +34,11 @@ Deno.test("an idle open tab outlives the session TTL", BROWSER_TEST, async () =>
 });
 
 Deno.test("the expiry screen offers the conversation as a download", BROWSER_TEST, async () => {
-  const page = await ui.newPage();
-  await signIn(page, ui.stack.baseUrl);
+  const page = await shared.ui.newPage();
+  await signIn(page, shared.ui.stack.baseUrl);
   await sendAndWait(page, "keep this question");
   const token = await page.evaluate(() => JSON.parse(localStorage.getItem("chat.session")!).token);
-  await ui.stack.redis.del(...sessionKeyList(token)); // what expiry does
+  await shared.ui.stack.redis.del(...sessionKeyList(token)); // what expiry does
   await page.getByRole("heading", { name: "Session expired" }).waitFor();
   const [download] = await Promise.all([
     page.waitForEvent("download"),
@@ -64,12 +54,12 @@ Deno.test(
   "Retry after expiry starts a new session and sends what was typed",
   BROWSER_TEST,
   async () => {
-    const page = await ui.newPage();
-    await signIn(page, ui.stack.baseUrl);
+    const page = await shared.ui.newPage();
+    await signIn(page, shared.ui.stack.baseUrl);
     const token = await page.evaluate(() =>
       JSON.parse(localStorage.getItem("chat.session")!).token
     );
-    await ui.stack.redis.del(...sessionKeyList(token));
+    await shared.ui.stack.redis.del(...sessionKeyList(token));
     await send(page, "typed just as it expired");
     const failed = page.locator(".msg-user[data-state=failed]");
     await failed.waitFor();

@@ -24,6 +24,28 @@ export interface BrowserStack {
 }
 
 /** Builds the UI (unless `build: false`), starts the stack and Chromium. */
+/**
+ * This test file's stack and browser: started before its first test, its pages closed after each
+ * test, all of it closed after the last one (once `beforeClose` has printed what it measured).
+ */
+export function useBrowserStack(
+  opts: StackOptions & { build?: boolean },
+  beforeClose?: (ui: BrowserStack) => void,
+): { readonly ui: BrowserStack } {
+  const shared = {} as { ui: BrowserStack };
+  Deno.test.beforeAll(async () => {
+    shared.ui = await startBrowserStack(opts);
+  });
+  Deno.test.afterEach(async () => {
+    await shared.ui?.closePages();
+  });
+  Deno.test.afterAll(async () => {
+    if (shared.ui) beforeClose?.(shared.ui);
+    await shared.ui?.close();
+  });
+  return shared;
+}
+
 export async function startBrowserStack(
   opts: StackOptions & { build?: boolean },
 ): Promise<BrowserStack> {

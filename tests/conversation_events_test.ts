@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { sessionKeyList } from "../lib/redis/keys.ts";
 import { call, createConversation, getConversation, listConversations } from "./support/api.ts";
-import { doneOf, framesFor } from "./support/chat.ts";
+import { doneOf, framesFor, turnIn } from "./support/chat.ts";
 import { echoReply, type OpenAIRequestBody } from "./fixtures/model_servers.ts";
 import { ChatClient, newSession, type Stack, startStack } from "./support/stack.ts";
 import { waitFor } from "./support/wait.ts";
@@ -28,12 +28,6 @@ Deno.test.afterAll(async () => {
 });
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
-/** Sends a turn (to `conversation`, or the default) and waits for its done. */
-async function turn(client: ChatClient, id: string, content: string, conversation?: string) {
-  client.send({ type: "message", id, content, ...(conversation ? { conversation } : {}) });
-  return await client.waitFor(doneOf(id));
-}
-
 /** The model requests whose last user message was `text`. */
 const askedWith = (text: string) =>
   stack.model!.requests.map((r) => r.body as OpenAIRequestBody).filter((b) =>
@@ -45,9 +39,9 @@ Deno.test("two conversations are kept apart, for the model too", opts, async () 
   const client = await ChatClient.connect(base, token);
   const a = await createConversation(base, token);
   const b = await createConversation(base, token);
-  await turn(client, "a1", "apples in A", a.id);
-  await turn(client, "b1", "bananas in B", b.id);
-  await turn(client, "a2", "more about apples", a.id);
+  await turnIn(client, "a1", "apples in A", a.id);
+  await turnIn(client, "b1", "bananas in B", b.id);
+  await turnIn(client, "a2", "more about apples", a.id);
   const inA = (await getConversation(base, token, a.id)).messages.map((m) => m.content);
   const inB = (await getConversation(base, token, b.id)).messages.map((m) => m.content);
   assert.deepEqual(inA, [
@@ -89,7 +83,7 @@ Deno.test(
     }
     // A first message gives a title: both hear it.
     const d = await createConversation(base, token);
-    await turn(one, "d1", "Title from here", d.id);
+    await turnIn(one, "d1", "Title from here", d.id);
     for (const client of [one, two]) {
       await client.waitFor((f) =>
         f.type === "conversation" && f.conversation.id === d.id &&
@@ -141,7 +135,7 @@ Deno.test(
     const token = await newSession(base);
     const client = await ChatClient.connect(base, token);
     const c = await createConversation(base, token);
-    await turn(client, "k1", "hi", c.id);
+    await turnIn(client, "k1", "hi", c.id);
     client.close();
     for (const key of sessionKeyList(token)) await stack.redis.expire(key, 100);
     await listConversations(base, token);

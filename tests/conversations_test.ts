@@ -11,7 +11,7 @@ import {
   getConversation,
   listConversations,
 } from "./support/api.ts";
-import { doneOf, fetchHistory, framesFor } from "./support/chat.ts";
+import { fetchHistory, framesFor, turnIn } from "./support/chat.ts";
 import { echoReply } from "./fixtures/model_servers.ts";
 import { ChatClient, newSession, type Stack, startStack } from "./support/stack.ts";
 
@@ -36,12 +36,6 @@ Deno.test.afterAll(async () => {
 });
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
-/** Sends a turn (to `conversation`, or the default) and waits for its done. */
-async function turn(client: ChatClient, id: string, content: string, conversation?: string) {
-  client.send({ type: "message", id, content, ...(conversation ? { conversation } : {}) });
-  return await client.waitFor(doneOf(id));
-}
-
 Deno.test(
   "the default conversation: created by the first turn, behind /api/history",
   opts,
@@ -49,7 +43,7 @@ Deno.test(
     const token = await newSession(base);
     assert.deepEqual(await listConversations(base, token), []);
     const client = await ChatClient.connect(base, token);
-    const done = await turn(client, "t1", "  Plan a trip to Lisbon  \nwith kids, in May");
+    const done = await turnIn(client, "t1", "  Plan a trip to Lisbon  \nwith kids, in May");
     assert.equal(done.conversation, DEFAULT_CONVERSATION);
     assert.equal(framesFor(client, "t1", "ack")[0].conversation, DEFAULT_CONVERSATION);
     const [listed] = await listConversations(base, token);
@@ -154,7 +148,7 @@ Deno.test(
     const err = await client.waitFor((f) => f.id === "d1" && f.type === "error");
     assert.equal(err.type === "error" && err.code, "too_many_conversations");
     await call(base, token, "DELETE", `/api/conversations/${made[0].id}`);
-    await turn(client, "d2", "hello again");
+    await turnIn(client, "d2", "hello again");
     assert.equal((await listConversations(base, token)).length, MAX);
     assert.equal((await call(base, token, "POST", "/api/conversations", {})).status, 409);
     client.close();
@@ -166,19 +160,19 @@ Deno.test("titles: the first line, cut to 60 characters; a rename wins", opts, a
   const client = await ChatClient.connect(base, token);
   const a = await createConversation(base, token);
   const line = "A very long first line that goes on and on well past sixty characters of text";
-  await turn(client, "a1", `${line}\nsecond line`, a.id);
+  await turnIn(client, "a1", `${line}\nsecond line`, a.id);
   const titled = (await getConversation(base, token, a.id)).title;
   assert.equal(titled, line.slice(0, 60).trim());
   assert.ok(titled.length <= 60);
-  await turn(client, "a2", "A later message never retitles", a.id);
+  await turnIn(client, "a2", "A later message never retitles", a.id);
   assert.equal((await getConversation(base, token, a.id)).title, titled);
 
   const b = await createConversation(base, token);
   await call(base, token, "PATCH", `/api/conversations/${b.id}`, { title: "Mine" });
-  await turn(client, "b1", "First message after a rename", b.id);
+  await turnIn(client, "b1", "First message after a rename", b.id);
   assert.equal((await getConversation(base, token, b.id)).title, "Mine");
   const c = await createConversation(base, token, "Named at birth");
-  await turn(client, "c1", "Something else", c.id);
+  await turnIn(client, "c1", "Something else", c.id);
   assert.equal((await getConversation(base, token, c.id)).title, "Named at birth");
   client.close();
 });
@@ -187,7 +181,7 @@ Deno.test("export: Markdown as a download, or JSON; other formats are 400", opts
   const token = await newSession(base);
   const client = await ChatClient.connect(base, token);
   const c = await createConversation(base, token, "Trip: plans/ideas");
-  await turn(client, "e1", "Where should we go?", c.id);
+  await turnIn(client, "e1", "Where should we go?", c.id);
   const md = await call(base, token, "GET", `/api/conversations/${c.id}/export?format=md`);
   assert.equal(md.status, 200);
   assert.match(md.headers.get("content-type") ?? "", /^text\/markdown/);

@@ -16,6 +16,7 @@ import {
   startTGIServer,
   type TGIServerOptions,
 } from "./fixtures/model_servers.ts";
+import { waitFor } from "./support/wait.ts";
 
 const TIMEOUT_MS = 500;
 const LONG_REPLY = Array.from({ length: 60 }, (_, i) => `w${i}`).join(" ");
@@ -51,13 +52,9 @@ async function collect(provider: ModelProvider, signal?: AbortSignal): Promise<s
   return pieces;
 }
 
-async function until(check: () => boolean, what: string, ms = 3000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** The shared waitFor, polled often: these waits are for a local server to notice a cut. */
+const until = (check: () => boolean, what: string, ms = 3000) =>
+  waitFor(check, what, ms, { intervalMs: 10 });
 
 const env = { MODEL_TIMEOUT_MS: String(TIMEOUT_MS), MAX_NEW_TOKENS: "200" };
 

@@ -24,6 +24,7 @@ import {
   startTGIServer,
   type TextGenerationBody,
 } from "./fixtures/model_servers.ts";
+import { waitFor } from "./support/wait.ts";
 
 let seq = 0;
 function msg(role: Message["role"], content: string): Message {
@@ -40,13 +41,9 @@ async function collect(
   return pieces;
 }
 
-async function until(check: () => boolean, what: string, ms = 3000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** The shared waitFor, polled often: these waits are for a local server to notice a cut. */
+const until = (check: () => boolean, what: string, ms = 3000) =>
+  waitFor(check, what, ms, { intervalMs: 10 });
 
 /** Runs `fn` with a server that is closed afterwards, whatever happens. */
 async function withServer(server: Promise<ModelServer>, fn: (s: ModelServer) => Promise<void>) {

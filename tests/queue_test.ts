@@ -31,10 +31,10 @@ Deno.test("a worker presumed dead cannot commit after another claimed its turn",
     const { token } = await createSession(queue.redis, "Ada", 3600);
     assert.equal(await queue.accept(token, "t1", "hi"), "queued");
     assert.equal(await queue.accept(token, "t1", "hi"), "duplicate");
-    const [turn] = await queue.read("slow", 10);
+    const [turn] = (await queue.poll("slow", { count: 10 })).fresh;
     assert.equal(turn.turn, "t1");
     await new Promise((r) => setTimeout(r, 20));
-    const [claimed] = await queue.claimStale("rescuer", 10, 10);
+    const [claimed] = (await queue.poll("rescuer", { count: 10, claimIdleMs: 10 })).claimed;
     assert.equal(claimed.entryId, turn.entryId);
     assert.deepEqual(
       await queue.heartbeat("slow", [turn]),
@@ -59,7 +59,7 @@ Deno.test("stop requests reach the worker through its heartbeat and its writes",
   await withQueue(async (queue) => {
     const { token } = await createSession(queue.redis, "Ada", 3600);
     await queue.accept(token, "t1", "hi");
-    const [turn] = await queue.read("w", 1);
+    const [turn] = (await queue.poll("w", { count: 1 })).fresh;
     assert.equal(await queue.append(turn, "Hel", 0), "go_on");
     assert.equal(await queue.requestStop(token, "t1"), true);
     assert.deepEqual(await queue.heartbeat("w", [turn]), ["stop"]);
@@ -75,14 +75,14 @@ Deno.test("trimming the requests stream keeps pending and undelivered turns", as
   await withQueue(async (queue) => {
     const { token } = await createSession(queue.redis, "Ada", 3600);
     for (let i = 0; i < 6; i++) await queue.accept(token, `t${i}`, `m${i}`);
-    const read = await queue.read("w", 4); // t0..t3 delivered
+    const read = (await queue.poll("w", { count: 4 })).fresh; // t0..t3 delivered
     for (const turn of read.slice(0, 2)) await queue.finishDone("w", turn, "ok", false);
     await queue.trim();
     // t0, t1 are done and go; t2, t3 are pending and t4, t5 undelivered: they stay.
     const left = await queue.redis.xlen(REQUESTS_STREAM);
     assert.equal(left, 4);
     for (const turn of read.slice(2)) await queue.finishDone("w", turn, "ok", false);
-    const rest = await queue.read("w", 10);
+    const rest = (await queue.poll("w", { count: 10 })).fresh;
     assert.deepEqual(rest.map((t) => t.turn), ["t4", "t5"]);
   });
 });

@@ -38,11 +38,6 @@ export class Subscription {
     return Date.now() - this.#lastSeen;
   }
 
-  /** Drops the current stream (it went silent): the loop reconnects. */
-  reconnect(): void {
-    this.#abort?.abort();
-  }
-
   close(): void {
     this.#closed = true;
     this.#abort?.abort();

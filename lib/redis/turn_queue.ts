@@ -30,8 +30,6 @@ export type FinishOutcome = (typeof FINISH_TURN.outcomes)[number];
 export type HeartbeatOutcome = (typeof HEARTBEAT.outcomes)[number];
 export type AbandonOutcome = (typeof END_ABANDONED.outcomes)[number];
 
-export { replyMessageId, seenText } from "./turn_request.ts";
-
 export interface QueuedTurn {
   entryId: string;
   token: string;
@@ -136,13 +134,6 @@ export class TurnQueue {
     }
   }
 
-  async read(consumer: string, count: number): Promise<QueuedTurn[]> {
-    const raw = await this.redis.xreadgroup(WORKER_GROUP, consumer, REQUESTS_STREAM, ">", {
-      count,
-    }) as unknown as [string, RawEntry[]][] | null;
-    return (raw?.[0]?.[1] ?? []).map(toTurn);
-  }
-
   /**
    * A worker's periodic visit in one request: optionally its announcement and a heartbeat on the
    * wake channel (so every worker's subscription hears something even when nobody chats),
@@ -172,19 +163,6 @@ export class TurnQueue {
       claimed: (claim?.[1] ?? []).filter((e): e is RawEntry => Array.isArray(e)).map(toTurn),
       fresh: (read?.[0]?.[1] ?? []).map(toTurn),
     };
-  }
-
-  /** Takes over turns another worker left pending for longer than `minIdleMs`. */
-  async claimStale(consumer: string, minIdleMs: number, count: number): Promise<QueuedTurn[]> {
-    const raw = await this.redis.xautoclaim(
-      REQUESTS_STREAM,
-      WORKER_GROUP,
-      consumer,
-      minIdleMs,
-      "0-0",
-      { count },
-    ) as unknown as [string, (RawEntry | null)[]];
-    return (raw?.[1] ?? []).filter((e): e is RawEntry => Array.isArray(e)).map(toTurn);
   }
 
   /** How often the group has handed out this entry (for giving up on a turn that kills workers). */

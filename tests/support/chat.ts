@@ -55,3 +55,14 @@ export async function fetchHistory(baseUrl: string, token: string): Promise<Hist
   assert.equal(res.status, 200, `history: ${JSON.stringify(body)}`);
   return History.parse(body);
 }
+
+/** Sends a turn (to `conversation`, or the default one) and waits for its done frame. */
+export async function turnIn(
+  client: ChatClient,
+  id: string,
+  content: string,
+  conversation?: string,
+): Promise<DoneFrame> {
+  client.send({ type: "message", id, content, ...(conversation ? { conversation } : {}) });
+  return await client.waitFor(doneOf(id));
+}

@@ -42,7 +42,9 @@ const READ_COUNT = 1000;
 export class ReplyRelay {
   readonly serverId = crypto.randomUUID();
   readonly #byKey = new Map<string, Set<ReplyListener>>();
+  /** Hint id (the SHA-1 of a stream key) → stream key, and back, for the streams held now. */
   readonly #byHint = new Map<string, string>();
+  readonly #hintOf = new Map<string, string>();
   #subscription: Subscription | null = null;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #lastHeartbeat = 0;
@@ -70,7 +72,11 @@ export class ReplyRelay {
     const first = !this.#byKey.has(listener.key);
     if (first) this.#byKey.set(listener.key, new Set());
     this.#byKey.get(listener.key)!.add(listener);
-    this.#byHint.set(await streamHintId(listener.key), listener.key);
+    const hint = this.#hintOf.get(listener.key) ?? await streamHintId(listener.key);
+    if (this.#byKey.has(listener.key)) {
+      this.#byHint.set(hint, listener.key);
+      this.#hintOf.set(listener.key, hint);
+    }
     this.#ensureRunning();
     if (first) {
       await this.#hold(listener, "add")
@@ -80,10 +86,17 @@ export class ReplyRelay {
     await this.readBack([listener.key]);
   }
 
+  /** Streams this server follows now (each with its hint id): none once their sockets closed. */
+  get streams(): number {
+    return Math.max(this.#byKey.size, this.#byHint.size, this.#hintOf.size);
+  }
+
   remove(listener: ReplyListener): void {
     const set = this.#byKey.get(listener.key);
     if (!set?.delete(listener) || set.size) return;
     this.#byKey.delete(listener.key);
+    this.#byHint.delete(this.#hintOf.get(listener.key) ?? "");
+    this.#hintOf.delete(listener.key);
     this.#hold(listener, "remove").catch(() => {});
     if (!this.#byKey.size) this.#stop();
   }

@@ -180,6 +180,8 @@ async function sockets() {
 console.log(
   `local OpenAI-compatible model, first token after ${FIRST_TOKEN_MS} ms ("added" excludes it)`,
 );
-await latency();
-await throughput();
-await sockets();
+// BENCH_ONLY=throughput,sockets runs a part (latency, throughput, sockets); all by default.
+const only = (Deno.env.get("BENCH_ONLY") ?? "latency,throughput,sockets").split(",");
+if (only.includes("latency")) await latency();
+if (only.includes("throughput")) await throughput();
+if (only.includes("sockets")) await sockets();

@@ -1,6 +1,47 @@
 // Streaming-HTTP plumbing shared by the remote providers: a server-sent-events reader and turning
 // a failed response into a readable message.
 
+/** Bytes a byte stream is read into at a time (the buffer is reused from read to read). */
+const READ_BYTES = 16 * 1024;
+
+/**
+ * The stream's chunks, each valid only until the next is asked for. A byte stream (every fetch
+ * body) is read into one reused buffer: its default reader allocates a fresh 64 KiB buffer per
+ * read, and with a model sending one small event per token that allocation (and collecting it)
+ * was most of a worker's CPU time.
+ */
+async function* chunksOf(body: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+  let byob: ReadableStreamBYOBReader | null = null;
+  try {
+    byob = body.getReader({ mode: "byob" });
+  } catch {
+    // Not a byte stream (a stream a test or a wrapper built): read it as it comes.
+  }
+  if (!byob) {
+    const reader = body.getReader();
+    try {
+      while (true) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        yield value;
+      }
+    } finally {
+      await reader.cancel().catch(() => {});
+    }
+  }
+  let buffer = new ArrayBuffer(READ_BYTES);
+  try {
+    while (true) {
+      const { value, done } = await byob.read(new Uint8Array(buffer));
+      if (done || !value) return;
+      buffer = value.buffer as ArrayBuffer;
+      yield value;
+    }
+  } finally {
+    await byob.cancel().catch(() => {});
+  }
+}
+
 /**
  * Yields the `data` of each server-sent event in `body` (multi-line data joined with "\n").
  * `onBytes` runs on every chunk received, so the caller can reset an idle timer on raw progress
@@ -10,44 +51,42 @@ export async function* sseData(
   body: ReadableStream<Uint8Array>,
   onBytes?: () => void,
 ): AsyncGenerator<string> {
-  const reader = body.getReader();
   const decoder = new TextDecoder();
+  // Per call: a global regex keeps its position, and generators interleave.
+  const lineEnd = /\r\n|\n|\r/g;
   let buffer = "";
   let data: string[] = [];
   let hasData = false;
-  try {
-    while (true) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      onBytes?.();
-      buffer += decoder.decode(value, { stream: true });
-      let lineEnd: number;
-      while ((lineEnd = buffer.search(/\r\n|\n|\r/)) >= 0) {
-        // A "\r" at the very end may be the first half of a "\r\n" split across chunks.
-        if (buffer[lineEnd] === "\r" && lineEnd === buffer.length - 1) break;
-        const line = buffer.slice(0, lineEnd);
-        buffer = buffer.slice(lineEnd + (buffer.startsWith("\r\n", lineEnd) ? 2 : 1));
-        if (line === "") {
-          if (hasData) yield data.join("\n");
-          data = [];
-          hasData = false;
-        } else if (line.startsWith("data:")) {
-          data.push(line.slice(line.startsWith("data: ") ? 6 : 5));
-          hasData = true;
-        }
-        // Comments (":"), "event:", "id:" and "retry:" lines carry nothing the providers use.
+  for await (const chunk of chunksOf(body)) {
+    onBytes?.();
+    buffer += decoder.decode(chunk, { stream: true });
+    let from = 0;
+    lineEnd.lastIndex = 0;
+    let end: RegExpExecArray | null;
+    while ((end = lineEnd.exec(buffer)) !== null) {
+      // A "\r" at the very end may be the first half of a "\r\n" split across chunks.
+      if (end[0] === "\r" && end.index === buffer.length - 1) break;
+      const line = buffer.slice(from, end.index);
+      from = lineEnd.lastIndex;
+      if (line === "") {
+        if (hasData) yield data.join("\n");
+        data = [];
+        hasData = false;
+      } else if (line.startsWith("data:")) {
+        data.push(line.slice(line.startsWith("data: ") ? 6 : 5));
+        hasData = true;
       }
+      // Comments (":"), "event:", "id:" and "retry:" lines carry nothing the providers use.
     }
-    // Be lenient with servers that end the last event without its blank line.
-    const rest = (buffer + decoder.decode()).replace(/\r$/, "");
-    if (rest.startsWith("data:")) {
-      data.push(rest.slice(rest.startsWith("data: ") ? 6 : 5));
-      hasData = true;
-    }
-    if (hasData) yield data.join("\n");
-  } finally {
-    await reader.cancel().catch(() => {});
+    buffer = buffer.slice(from);
   }
+  // Be lenient with servers that end the last event without its blank line.
+  const rest = (buffer + decoder.decode()).replace(/\r$/, "");
+  if (rest.startsWith("data:")) {
+    data.push(rest.slice(rest.startsWith("data: ") ? 6 : 5));
+    hasData = true;
+  }
+  if (hasData) yield data.join("\n");
 }
 
 /** The human-readable part of an error response from OpenAI, TGI or the HF Inference API. */

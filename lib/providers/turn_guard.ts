@@ -13,6 +13,7 @@ export class TurnGuard {
   readonly #idleMs: number;
   readonly #onCallerAbort = () => this.#controller.abort(this.#caller.reason);
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #lastSign = 0;
   #timedOut = false;
   #disposed = false;
 
@@ -32,14 +33,25 @@ export class TurnGuard {
     return this.#caller.aborted;
   }
 
-  /** The server showed a sign of life: restart the idle clock. */
+  /**
+   * The server showed a sign of life: restart the idle clock. Called for every chunk and piece,
+   * so it only notes the time; the one timer looks at it when it fires (re-arming a timer per
+   * token cost a worker more CPU than parsing the tokens).
+   */
   touch(): void {
-    clearTimeout(this.#timer);
-    if (this.#controller.signal.aborted) return;
+    this.#lastSign = Date.now();
+    if (this.#timer === undefined && !this.#controller.signal.aborted) this.#arm(this.#idleMs);
+  }
+
+  #arm(ms: number): void {
     this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      if (this.#controller.signal.aborted) return;
+      const silent = Date.now() - this.#lastSign;
+      if (silent < this.#idleMs) return this.#arm(this.#idleMs - silent);
       this.#timedOut = true;
       this.#controller.abort(new DOMException("model request timed out", "TimeoutError"));
-    }, this.#idleMs);
+    }, ms);
   }
 
   /** The error of a request that timed out, else null. */

@@ -5,7 +5,7 @@ import { listenHost, loadConfig } from "./lib/config.ts";
 import { configureLogging, log, logOptions } from "./lib/log.ts";
 import { createProvider, workerConcurrency } from "./lib/providers/mod.ts";
 import { createRedis, resolveRedisEndpoint } from "./lib/redis/client.ts";
-import { readTurnContext } from "./lib/redis/history.ts";
+import { readHistory } from "./lib/redis/history.ts";
 import { WAKE_CHANNEL } from "./lib/redis/reply_hint.ts";
 import { wakeSubscription } from "./lib/redis/subscription.ts";
 import { TurnQueue } from "./lib/redis/turn_queue.ts";
@@ -23,7 +23,7 @@ const worker = new TurnWorker({
   queue: new TurnQueue(redis, config.SESSION_TTL_SECONDS),
   provider,
   registry: workerRegistry(redis),
-  context: (token, conversation) => readTurnContext(redis, token, conversation),
+  history: (token, conversation) => readHistory(redis, token, conversation),
   wakeups: wakeSubscription(endpoint, WAKE_CHANNEL),
 }, {
   concurrency: workerConcurrency(config),

@@ -29,8 +29,8 @@ async function withQueue(fn: (queue: TurnQueue) => Promise<void>) {
 Deno.test("a worker presumed dead cannot commit after another claimed its turn", async () => {
   await withQueue(async (queue) => {
     const { token } = await createSession(queue.redis, "Ada", 3600);
-    assert.equal(await queue.accept(token, "t1", "hi"), "queued");
-    assert.equal(await queue.accept(token, "t1", "hi"), "duplicate");
+    assert.equal((await queue.accept(token, "t1", "hi")).outcome, "queued");
+    assert.equal((await queue.accept(token, "t1", "hi")).outcome, "duplicate");
     const [turn] = (await queue.poll("slow", { count: 10 })).fresh;
     assert.equal(turn.turn, "t1");
     await new Promise((r) => setTimeout(r, 20));

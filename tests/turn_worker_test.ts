@@ -5,7 +5,7 @@ import { startBridge } from "../dev/bridge.ts";
 import { startRedisServer } from "../dev/redis_server.ts";
 import type { GenerateRequest, ModelProvider } from "../lib/providers/types.ts";
 import { createRedis } from "../lib/redis/client.ts";
-import { readHistory, readTurnContext } from "../lib/redis/history.ts";
+import { readHistory } from "../lib/redis/history.ts";
 import { TurnQueue } from "../lib/redis/turn_queue.ts";
 import { workerRegistry } from "../lib/redis/worker_registry.ts";
 import { createSession } from "../lib/server/session.ts";
@@ -63,12 +63,12 @@ Deno.test("a TurnWorker answers a queued turn, commits it once and stops in orde
     queue,
     provider,
     registry: workerRegistry(redis),
-    context: (token, conversation) => readTurnContext(redis, token, conversation),
+    history: (token, conversation) => readHistory(redis, token, conversation),
   }, { concurrency: 2, claimIdleMs: 5000, consumer: "w-test", log: (l) => lines.push(l) });
   const running = worker.run();
   try {
     const { token } = await createSession(redis, "Ada", 3600);
-    assert.equal(await queue.accept(token, "u1", "Hi"), "queued");
+    assert.equal((await queue.accept(token, "u1", "Hi")).outcome, "queued");
     await waitFor(async () => (await readHistory(redis, token)).length === 2, "the reply");
     const history = await readHistory(redis, token);
     assert.deepEqual(history.map((m) => [m.role, m.content]), [

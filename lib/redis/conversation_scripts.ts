@@ -11,11 +11,13 @@ export const CREATE_CONVERSATION = script(
   ["created", "too_many_conversations", "exists", "session_gone"],
   SESSION_LUA + `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 'session_gone' end
-if exists(ARGV[1]) then return 'exists' end
+local r = load(ARGV[1])
+if r.exists then return 'exists' end
 if conversationCount() >= tonumber(ARGV[5]) then return 'too_many_conversations' end
-createConversation(ARGV[1], ARGV[2], ARGV[3])
-if ARGV[2] ~= '' then cset(ARGV[1], 'renamed', '1') end
-emitConversation(ARGV[1])
+create(r, ARGV[2], ARGV[3])
+if ARGV[2] ~= '' then set(r, 'renamed', '1') end
+save(r)
+emitConversation(r)
 refresh(ARGV[4])
 return 'created'
 `,
@@ -27,10 +29,13 @@ export const RENAME_CONVERSATION = script(
   ["renamed", "conversation_not_found", "session_gone"],
   SESSION_LUA + `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 'session_gone' end
-if not exists(ARGV[1]) then return 'conversation_not_found' end
-redis.call('HSET', KEYS[5], ARGV[1] .. ':title', ARGV[2], ARGV[1] .. ':renamed', '1',
-  ARGV[1] .. ':updated', ARGV[3])
-emitConversation(ARGV[1])
+local r = load(ARGV[1])
+if not r.exists then return 'conversation_not_found' end
+set(r, 'title', ARGV[2])
+set(r, 'renamed', '1')
+set(r, 'updated', ARGV[3])
+save(r)
+emitConversation(r)
 refresh(ARGV[4])
 return 'renamed'
 `,
@@ -46,10 +51,12 @@ export const DELETE_CONVERSATION = script(
   SESSION_LUA + `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 'session_gone' end
 local c = ARGV[1]
-if not exists(c) then return 'conversation_not_found' end
-for _, t in ipairs(running(c)) do redis.call('HSET', KEYS[3], t .. ':stop', '1') end
-redis.call('HDEL', KEYS[5], c .. ':created', c .. ':updated', c .. ':title', c .. ':renamed',
-  c .. ':count', c .. ':seq', c .. ':running')
+local r = load(c)
+if not r.exists then return 'conversation_not_found' end
+for _, t in ipairs(running(r)) do redis.call('HSET', KEYS[3], t .. ':stop', '1') end
+local fields = {}
+for i, f in ipairs(CONV_FIELDS) do fields[i] = c .. ':' .. f end
+redis.call('HDEL', KEYS[5], unpack(fields))
 redis.call('ZREMRANGEBYLEX', KEYS[2], '[' .. c .. ':', '(' .. c .. ';')
 emit({ 'type', 'conversation_deleted', 'id', c, 'conv', c })
 refresh(ARGV[2])

@@ -15,21 +15,3 @@ export async function readHistory(
   const raw = await redis.zrange(sessionKeys(token).history, min, max, { byLex: true }) as string[];
   return raw.map(readMember).filter((m): m is Message => m !== null);
 }
-
-/** What a worker needs to answer a turn, in one request: the conversation and the user's name. */
-export async function readTurnContext(
-  redis: Redis,
-  token: string,
-  conversation = DEFAULT_CONVERSATION,
-): Promise<{ messages: Message[]; userName: string | null }> {
-  const [min, max] = conversationRange(conversation);
-  const keys = sessionKeys(token);
-  const p = redis.pipeline();
-  p.zrange(keys.history, min, max, { byLex: true });
-  p.hget(keys.session, "name");
-  const [raw, name] = await p.exec() as [string[], string | null];
-  return {
-    messages: raw.map(readMember).filter((m): m is Message => m !== null),
-    userName: name ?? null,
-  };
-}

@@ -31,10 +31,10 @@ local function hint(id, fields, holders)
   if #msg > ${MAX_HINT_FIELDS_BYTES} then msg = cjson.encode({ s = sid, e = id }) end
   for h in string.gmatch(holders, '%S+') do redis.call('PUBLISH', 'chat:srv:' .. h, msg) end
 end
--- The entry's field/value pairs are ARGV[from..].
-local function notify(id, from, holders)
+-- The entry's field/value pairs are ARGV[from..to] (to: the last ARGV when nil).
+local function notify(id, from, holders, to)
   local fields = {}
-  for i = from, #ARGV do fields[#fields + 1] = ARGV[i] end
+  for i = from, to or #ARGV do fields[#fields + 1] = ARGV[i] end
   hint(id, fields, holders)
 end
 `;

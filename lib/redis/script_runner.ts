@@ -15,6 +15,20 @@ export function decodeOutcome<O extends string>(script: Script<O>, raw: unknown)
   throw new UnexpectedOutcome(`script ${script.name} answered ${JSON.stringify(raw)}`);
 }
 
+/**
+ * For scripts that may answer `{ outcome, detail }` (a refusal with a figure, such as how long to
+ * wait): the outcome, and the detail when there is one.
+ */
+export function decodeDetailed<O extends string>(
+  script: Script<O>,
+  raw: unknown,
+): { outcome: O; detail: string | null } {
+  if (Array.isArray(raw) && raw.length === 2) {
+    return { outcome: decodeOutcome(script, raw[0]), detail: String(raw[1]) };
+  }
+  return { outcome: decodeOutcome(script, raw), detail: null };
+}
+
 export class ScriptRunner {
   #loaded = new Map<Script<string>, ReturnType<Redis["createScript"]>>();
 
@@ -32,6 +46,15 @@ export class ScriptRunner {
   /** Runs a script that answers one outcome. */
   async run<O extends string>(script: Script<O>, keys: string[], args: string[]): Promise<O> {
     return decodeOutcome(script, await this.#script(script).exec(keys, args));
+  }
+
+  /** Runs a script that answers one outcome, with a detail for some (see decodeDetailed). */
+  async runDetailed<O extends string>(
+    script: Script<O>,
+    keys: string[],
+    args: string[],
+  ): Promise<{ outcome: O; detail: string | null }> {
+    return decodeDetailed(script, await this.#script(script).exec(keys, args));
   }
 
   /** Runs a script that answers one outcome per item. */

@@ -15,6 +15,9 @@ export interface Script<O extends string> {
   readonly outcomes: readonly O[];
 }
 
+/** The turns-hash field holding the session's turn admissions (see ACCEPT_TURN). */
+export const RATE_FIELD = ":rl";
+
 const SHEBANG = "#!lua flags=allow-key-locking\n";
 
 export function script<const O extends readonly string[]>(
@@ -33,11 +36,15 @@ const refreshTtl = SESSION_LUA;
  * after it go) or a regenerate (the replies after the last user message go, and it is answered
  * again). The default conversation is created on its first turn. Writes the turn's `user` event,
  * and a `conversation` event when the conversation was created or got its title.
+ * The session's turn rate limit is an exact sliding log of admission times (ms) in the turns hash
+ * (RATE_FIELD): at most `limit` admissions in any `window` ms, checked and written here at no extra
+ * command; a refused turn answers `{ 'rate_limited', <ms until one is admitted> }`.
  * KEYS: session keys + requests stream.
  * ARGV: turn id, content, timestamp, ttl, token, request id (for the worker's log lines),
  *   conversation, kind ('message' | 'edit' | 'regenerate'), target (edit: the message replaced;
  *   message: a failed message it retries; else ''), the new message's JSON ('' for regenerate),
- *   title from the message, the conversation limit, '1' when the conversation may be created.
+ *   title from the message, the conversation limit, '1' when the conversation may be created,
+ *   now (ms), rate window (ms), rate limit, the user's name (for the worker's system prompt).
  */
 export const ACCEPT_TURN = script(
   "accept_turn",
@@ -49,56 +56,74 @@ export const ACCEPT_TURN = script(
     "too_many_conversations",
     "busy",
     "no_such_message",
+    "rate_limited",
   ],
   refreshTtl + `
--- The session's TTL slides here, once per turn (its other keys' at the end, once written).
-if redis.call('EXPIRE', KEYS[1], ARGV[4]) == 0 then return 'session_gone' end
-local turn, ts, c, kind, target = ARGV[1], ARGV[3], ARGV[7], ARGV[8], ARGV[9]
-local seen = redis.call('HMGET', KEYS[3], turn, '${HOLDERS_FIELD}')
+local turn, ts, ttl, c, kind, target = ARGV[1], ARGV[3], tonumber(ARGV[4]), ARGV[7], ARGV[8], ARGV[9]
+local left = redis.call('TTL', KEYS[1])
+if left == -2 then return 'session_gone' end
+local seen = redis.call('HMGET', KEYS[3], turn, '${HOLDERS_FIELD}', '${RATE_FIELD}')
 if seen[1] then return 'duplicate' end
-local created = false
-if not exists(c) then
+local now, window, limit = tonumber(ARGV[14]), tonumber(ARGV[15]), tonumber(ARGV[16])
+local admitted = {}
+for t in string.gmatch(seen[3] or '', '%d+') do
+  if tonumber(t) > now - window then admitted[#admitted + 1] = t end
+end
+if #admitted >= limit then
+  return { 'rate_limited', tostring(tonumber(admitted[#admitted - limit + 1]) + window - now) }
+end
+local r = load(c)
+local hadMessages = (tonumber(r.count) or 0) > 0
+local changed = false
+if not r.exists then
   if ARGV[13] ~= '1' then return 'conversation_not_found' end
   if kind ~= 'message' then return 'no_such_message' end
   if conversationCount() >= tonumber(ARGV[12]) then return 'too_many_conversations' end
-  createConversation(c, '', ts)
-  created = true
+  create(r, '', ts)
+  changed = true
 end
-if kind ~= 'message' and #running(c) > 0 then return 'busy' end
+local list = running(r)
+if kind ~= 'message' and #list > 0 then return 'busy' end
 local user = { 'type', 'user', 'id', turn, 'conv', c }
 local askSeq, json, ask = nil, ARGV[10], turn
 if kind == 'regenerate' then
-  askSeq, json, ask = reopenLast(c, ts)
+  askSeq, json, ask = reopenLast(r, ts)
   if not askSeq then return 'no_such_message' end
   user[#user + 1], user[#user + 2] = 'regen', '1'
 else
   if kind == 'edit' then
-    if not cutFrom(c, target) then return 'no_such_message' end
+    if not cutFrom(r, target) then return 'no_such_message' end
     user[#user + 1], user[#user + 2] = 'edited', target
-  elseif target ~= '' and dropFailed(c, target) then
+  elseif target ~= '' and dropFailed(r, target) then
     user[#user + 1], user[#user + 2] = 'retried', target
   end
-  askSeq = addMessage(c, 'u', turn, json, ts)
-  if cget(c, 'title') == '' and not cget(c, 'renamed') and ARGV[11] ~= '' then
-    cset(c, 'title', ARGV[11])
-    created = true
+  askSeq = addMessage(r, 'u', turn, json, ts)
+  if (r.title or '') == '' and not r.renamed and ARGV[11] ~= '' then
+    set(r, 'title', ARGV[11])
+    changed = true
   end
 end
-local list = running(c)
 list[#list + 1] = turn
-cset(c, 'running', table.concat(list, ' '))
+set(r, 'running', table.concat(list, ' '))
+save(r)
 local entry = redis.call('XADD', KEYS[6], '*', 'token', ARGV[5], 'turn', turn, 'rid', ARGV[6],
-  'conv', c, 'ask', ask)
-local state = { turn, 'queued', turn .. ':c', c, turn .. ':q', askSeq, turn .. ':entry', entry }
+  'conv', c, 'ask', ask, 'name', ARGV[17])
+admitted[#admitted + 1] = ARGV[14]
+local state = { turn, 'queued', turn .. ':c', c, turn .. ':q', askSeq, turn .. ':entry', entry,
+  '${RATE_FIELD}', table.concat(admitted, ' ') }
 -- ':u' names the user message this turn wrote (a regenerate answers an older one).
 if kind ~= 'regenerate' then state[#state + 1], state[#state + 2] = turn .. ':u', askSeq end
 redis.call('HSET', KEYS[3], unpack(state))
-if created then emitConversation(c) end
+if changed then emitConversation(r) end
 user[#user + 1] = 'message'
 user[#user + 1] = json
 local id = redis.call('XADD', KEYS[4], 'MAXLEN', '~', '5000', '*', unpack(user))
 hint(id, user, seen[2])
-for i = 2, ${SESSION_KEY_COUNT} do redis.call('EXPIRE', KEYS[i], ARGV[4]) end
+-- The TTL slides in steps (at most once a minute), not on every turn: Upstash bills each EXPIRE.
+-- A plain message in a conversation that had messages, in a session that had turns, creates no
+-- key; anything else may have (re)created one, which must get the TTL now.
+local plain = kind == 'message' and target == '' and hadMessages and seen[3] ~= false
+if not plain or left < ttl - math.min(60, math.max(1, math.floor(ttl / 60))) then refresh(ttl) end
 redis.call('PUBLISH', '${WAKE_CHANNEL}', '1')
 return 'queued'
 `,
@@ -137,11 +162,12 @@ return 'go_on'
  * Finish a turn: commit the reply to its conversation (or mark the user message failed), tell the
  * client, and XACK, all at once. Only the consumer that still owns the request may do it (fencing
  * against a worker that was presumed dead). Nothing is written to a conversation that was deleted
- * (or whose asked message is gone) meanwhile. KEYS: session keys + requests stream.
- * ARGV: turn id, group, consumer, request entry id, ttl (unused: the TTL slides once per turn, in
- *   ACCEPT_TURN), new state ('done' | 'failed'),
+ * meanwhile. The reply's last delta, when still unsent, rides along (one request, not two).
+ * KEYS: session keys + requests stream.
+ * ARGV: turn id, group, consumer, request entry id, new state ('done' | 'failed'),
  *   assistant message id, its JSON ('' for none), timestamp, the failure's JSON ('' for none),
- *   then the ReplyEntry's field/value pairs.
+ *   n (0, or the number of the last delta's field/value items), the delta's n items, then the
+ *   ending ReplyEntry's field/value pairs.
  */
 export const FINISH_TURN = script(
   "finish_turn",
@@ -162,15 +188,25 @@ if t[1] ~= 'queued' then
   return 'already_finished'
 end
 -- Its ':stop' and ':entry' fields stay until the session expires: only a queued turn reads them.
-redis.call('HSET', KEYS[3], ARGV[1], ARGV[6])
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[5])
 local c, seq = t[2], t[3]
-local asked = c and seq and exists(c) and memberAt(c, seq)
-if asked then
-  if ARGV[8] ~= '' then addMessage(c, 'a', ARGV[7], ARGV[8], ARGV[9])
-  elseif ARGV[10] ~= '' then setFailure(asked, ARGV[10]) end
-  withoutRunning(c, ARGV[1])
+local r = c and seq and load(c)
+if r and r.exists and isRunning(r, ARGV[1]) then
+  if ARGV[7] ~= '' then addMessage(r, 'a', ARGV[6], ARGV[7], ARGV[8])
+  elseif ARGV[9] ~= '' then
+    local asked = memberAt(c, seq)
+    if asked then setFailure(asked, ARGV[9]) end
+  end
+  withoutRunning(r, ARGV[1])
+  save(r)
 end
-notify(redis.call('XADD', KEYS[4], 'MAXLEN', '~', '5000', '*', unpack(ARGV, 11)), 11, t[4])
+local n = tonumber(ARGV[10])
+if n > 0 then
+  notify(redis.call('XADD', KEYS[4], 'MAXLEN', '~', '5000', '*', unpack(ARGV, 11, 10 + n)), 11,
+    t[4], 10 + n)
+end
+notify(redis.call('XADD', KEYS[4], 'MAXLEN', '~', '5000', '*', unpack(ARGV, 11 + n)), 11 + n,
+  t[4])
 redis.call('XACK', KEYS[6], ARGV[2], ARGV[4])
 return 'committed'
 `,
@@ -185,8 +221,7 @@ return 'committed'
  * ARGV: turn id, group, mode ('stop' | 'orphan'), idle ms after which a pending request counts as
  *   abandoned, '1' when no worker can serve (so a request never delivered is abandoned too), the
  *   last reply-stream id the caller read (any later write means a worker is alive: 'changed'),
- *   ttl (unused, as in FINISH_TURN), assistant message id, its JSON ('' for none), timestamp, the
- *   failure's JSON, then the
+ *   assistant message id, its JSON ('' for none), timestamp, the failure's JSON, then the
  *   ReplyEntry's pairs.
  */
 export const END_ABANDONED = script(
@@ -194,8 +229,10 @@ export const END_ABANDONED = script(
   ["ended", "finished", "alive", "waiting", "changed", "session_gone"],
   refreshTtl + `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 'session_gone' end
-if redis.call('HGET', KEYS[3], ARGV[1]) ~= 'queued' then return 'finished' end
-local entry = redis.call('HGET', KEYS[3], ARGV[1] .. ':entry')
+local t = redis.call('HMGET', KEYS[3], ARGV[1], ARGV[1] .. ':entry', ARGV[1] .. ':c',
+  ARGV[1] .. ':q', '${HOLDERS_FIELD}')
+if t[1] ~= 'queued' then return 'finished' end
+local entry = t[2] or nil
 if ARGV[3] == 'orphan' and entry then
   local pending = redis.call('XPENDING', KEYS[6], ARGV[2], entry, entry, 1)
   if #pending > 0 then
@@ -207,45 +244,29 @@ end
 local last = redis.call('XREVRANGE', KEYS[4], '+', '-', 'COUNT', 1)
 local lastId = last[1] and last[1][1] or '0-0'
 if lastId ~= ARGV[6] then return 'changed' end
-local c = redis.call('HGET', KEYS[3], ARGV[1] .. ':c')
-local seq = redis.call('HGET', KEYS[3], ARGV[1] .. ':q')
-local asked = c and seq and exists(c) and memberAt(c, seq)
+local c, seq = t[3], t[4]
+local r = c and seq and load(c)
+local asked = r and r.exists and isRunning(r, ARGV[1])
 local state = 'failed'
-if ARGV[9] ~= '' then
-  if asked then addMessage(c, 'a', ARGV[8], ARGV[9], ARGV[10]) end
+if ARGV[8] ~= '' then
+  if asked then addMessage(r, 'a', ARGV[7], ARGV[8], ARGV[9]) end
   state = 'done'
 elseif ARGV[3] ~= 'stop' and asked then
-  setFailure(asked, ARGV[11])
+  local m = memberAt(c, seq)
+  if m then setFailure(m, ARGV[10]) end
 end
-if asked then withoutRunning(c, ARGV[1]) end
+if asked then
+  withoutRunning(r, ARGV[1])
+  save(r)
+end
 if ARGV[3] == 'stop' then state = 'done' end
 redis.call('HSET', KEYS[3], ARGV[1], state)
 redis.call('HDEL', KEYS[3], ARGV[1] .. ':stop', ARGV[1] .. ':entry')
-notify(redis.call('XADD', KEYS[4], 'MAXLEN', '~', '5000', '*', unpack(ARGV, 12)), 12,
-  redis.call('HGET', KEYS[3], '${HOLDERS_FIELD}'))
+notify(redis.call('XADD', KEYS[4], 'MAXLEN', '~', '5000', '*', unpack(ARGV, 11)), 11, t[5])
 if entry then
   redis.call('XACK', KEYS[6], ARGV[2], entry)
   redis.call('XDEL', KEYS[6], entry)
 end
 return 'ended'
-`,
-);
-
-/**
- * A sliding log rate limit: at most ARGV[3] admissions in any ARGV[2] ms, exactly (the
- * approximating sliding window of @upstash/ratelimit lets a burst at a window's end be followed
- * by more at the next one's start). KEYS: the log (a sorted set of admission times).
- * ARGV: now (ms), window (ms), limit, a unique member for this admission.
- */
-export const RATE_LIMIT = script(
-  "rate_limit",
-  ["allowed", "limited"],
-  `
-local now, window, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-if redis.call('ZCARD', KEYS[1]) >= limit then return 'limited' end
-redis.call('ZADD', KEYS[1], now, ARGV[4])
-redis.call('PEXPIRE', KEYS[1], window)
-return 'allowed'
 `,
 );

@@ -13,9 +13,6 @@ local function refresh(ttl)
 end
 
 local function pad(n) return string.format('%010d', tonumber(n)) end
-local function cget(c, f) return redis.call('HGET', KEYS[5], c .. ':' .. f) end
-local function cset(c, f, v) redis.call('HSET', KEYS[5], c .. ':' .. f, v) end
-local function exists(c) return redis.call('HEXISTS', KEYS[5], c .. ':created') == 1 end
 local function conversationCount()
   local n = 0
   for _, f in ipairs(redis.call('HKEYS', KEYS[5])) do
@@ -23,10 +20,40 @@ local function conversationCount()
   end
   return n
 end
-local function createConversation(c, title, ts)
-  redis.call('HSET', KEYS[5], c .. ':created', ts, c .. ':updated', ts, c .. ':title', title,
-    c .. ':count', 0, c .. ':seq', 0, c .. ':running', '')
+-- A conversation as a record: its fields come in one HMGET (load) and changes go out in one HSET
+-- (save), because Upstash bills every command a script runs.
+local CONV_FIELDS = { 'created', 'updated', 'title', 'renamed', 'count', 'seq', 'running' }
+local function load(c)
+  local names = {}
+  for i, f in ipairs(CONV_FIELDS) do names[i] = c .. ':' .. f end
+  local v = redis.call('HMGET', KEYS[5], unpack(names))
+  local r = { id = c, dirty = {} }
+  for i, f in ipairs(CONV_FIELDS) do r[f] = v[i] or nil end
+  r.exists = r.created ~= nil
+  return r
 end
+local function set(r, f, v)
+  r[f] = v
+  r.dirty[f] = true
+end
+local function save(r)
+  local args = {}
+  for _, f in ipairs(CONV_FIELDS) do
+    if r.dirty[f] then
+      args[#args + 1] = r.id .. ':' .. f
+      args[#args + 1] = r[f]
+    end
+  end
+  if #args > 0 then redis.call('HSET', KEYS[5], unpack(args)) end
+  r.dirty = {}
+end
+local function create(r, title, ts)
+  for f, v in pairs({ created = ts, updated = ts, title = title, count = 0, seq = 0, running = '' }) do
+    set(r, f, v)
+  end
+  r.exists = true
+end
+local function addCount(r, n) set(r, 'count', (tonumber(r.count) or 0) + n) end
 -- The member at seq in conversation c, or nil.
 local function memberAt(c, seq)
   local p = c .. ':' .. pad(seq) .. ':'
@@ -44,11 +71,12 @@ local function messageJson(m)
   if nl then json = string.sub(json, 1, nl - 1) end
   return json
 end
-local function addMessage(c, role, id, json, ts)
-  local seq = redis.call('HINCRBY', KEYS[5], c .. ':seq', 1)
-  redis.call('ZADD', KEYS[2], 0, c .. ':' .. pad(seq) .. ':' .. role .. ':' .. id .. ' ' .. json)
-  redis.call('HINCRBY', KEYS[5], c .. ':count', 1)
-  cset(c, 'updated', ts)
+local function addMessage(r, role, id, json, ts)
+  local seq = (tonumber(r.seq) or 0) + 1
+  set(r, 'seq', seq)
+  redis.call('ZADD', KEYS[2], 0, r.id .. ':' .. pad(seq) .. ':' .. role .. ':' .. id .. ' ' .. json)
+  addCount(r, 1)
+  set(r, 'updated', ts)
   return seq
 end
 -- Replaces member m by the same message with (errjson) or without ('') a failure attached.
@@ -68,9 +96,10 @@ local function userMessage(c, id)
   local seq = redis.call('HGET', KEYS[3], id .. ':u')
   return seq and memberAt(c, seq), seq
 end
--- Regenerate: drops the replies after c's last user message and clears its failure; returns its
--- seq, JSON and id (nil when c has no user message).
-local function reopenLast(c, ts)
+-- Regenerate: drops the replies after r's last user message and clears its failure; returns its
+-- seq, JSON and id (nil when r has no user message).
+local function reopenLast(r, ts)
+  local c = r.id
   local tail = redis.call('ZREVRANGEBYLEX', KEYS[2], '(' .. c .. ';', '[' .. c .. ':', 'LIMIT', 0, 64)
   local at
   for i, m in ipairs(tail) do
@@ -80,49 +109,53 @@ local function reopenLast(c, ts)
     end
   end
   if not at then return nil end
-  for i = 1, at - 1 do
-    redis.call('ZREM', KEYS[2], tail[i])
-    redis.call('HINCRBY', KEYS[5], c .. ':count', -1)
-  end
+  for i = 1, at - 1 do redis.call('ZREM', KEYS[2], tail[i]) end
+  addCount(r, 1 - at)
   local m = setFailure(tail[at], '')
   local _, seq, id = parts(m)
-  cset(c, 'updated', ts)
+  set(r, 'updated', ts)
   return seq, messageJson(m), id
 end
--- Edit: removes user message \`id\` and everything after it; false when it is not one of c's.
-local function cutFrom(c, id)
+-- Edit: removes user message \`id\` and everything after it; false when it is not one of r's.
+local function cutFrom(r, id)
+  local c = r.id
   local m, seq = userMessage(c, id)
   if not m then return false end
   local gone = redis.call('ZREMRANGEBYLEX', KEYS[2], '[' .. c .. ':' .. pad(seq) .. ':',
     '(' .. c .. ';')
-  redis.call('HINCRBY', KEYS[5], c .. ':count', -gone)
+  addCount(r, -gone)
   return true
 end
 -- Retry: removes user message \`id\` if its turn failed; true when it did.
-local function dropFailed(c, id)
-  local m = userMessage(c, id)
+local function dropFailed(r, id)
+  local m = userMessage(r.id, id)
   if not m or not string.find(m, '\\n', 1, true) then return false end
   redis.call('ZREM', KEYS[2], m)
-  redis.call('HINCRBY', KEYS[5], c .. ':count', -1)
+  addCount(r, -1)
   return true
 end
--- Turns of c still running, oldest first ('running' holds their ids, space-separated).
-local function running(c)
+-- Turns of r still running, oldest first ('running' holds their ids, space-separated).
+local function running(r)
   local out = {}
-  for t in string.gmatch(cget(c, 'running') or '', '%S+') do
+  for t in string.gmatch(r.running or '', '%S+') do
     if redis.call('HGET', KEYS[3], t) == 'queued' then out[#out + 1] = t end
   end
   return out
 end
-local function setRunning(c, list)
-  if exists(c) then cset(c, 'running', table.concat(list, ' ')) end
+-- Whether \`turn\` is in r's running list (its asked message is then still there: edits and
+-- regenerates wait for running turns, and a delete takes the list with it).
+local function isRunning(r, turn)
+  for t in string.gmatch(r.running or '', '%S+') do
+    if t == turn then return true end
+  end
+  return false
 end
-local function withoutRunning(c, turn)
+local function withoutRunning(r, turn)
   local out = {}
-  for t in string.gmatch(cget(c, 'running') or '', '%S+') do
+  for t in string.gmatch(r.running or '', '%S+') do
     if t ~= turn then out[#out + 1] = t end
   end
-  cset(c, 'running', table.concat(out, ' '))
+  set(r, 'running', table.concat(out, ' '))
 end
 -- Appends a reply event (field/value pairs) to the session's reply stream.
 local function emit(fields)
@@ -130,10 +163,9 @@ local function emit(fields)
   hint(id, fields, redis.call('HGET', KEYS[3], '${HOLDERS_FIELD}'))
   return id
 end
-local function emitConversation(c)
-  local f = redis.call('HMGET', KEYS[5], c .. ':title', c .. ':created', c .. ':updated',
-    c .. ':count')
-  return emit({ 'type', 'conversation', 'id', c, 'conv', c, 'title', f[1] or '',
-    'created', f[2] or '', 'updated', f[3] or '', 'count', f[4] or '0' })
+-- After save(r): the conversation as every tab lists it.
+local function emitConversation(r)
+  return emit({ 'type', 'conversation', 'id', r.id, 'conv', r.id, 'title', r.title or '',
+    'created', r.created or '', 'updated', r.updated or '', 'count', tostring(r.count or 0) })
 end
 `;

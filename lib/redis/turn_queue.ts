@@ -17,6 +17,7 @@ import {
   acceptArgs,
   doneEnding,
   failedEnding,
+  type TurnRate,
   type TurnRequest,
 } from "./turn_request.ts";
 import { ScriptRunner } from "./script_runner.ts";
@@ -39,12 +40,18 @@ export interface QueuedTurn {
   conversation: string;
   /** The id of the user message the turn answers (a regenerate answers an older one). */
   ask: string;
+  /** The session's name when the turn was queued, for the system prompt (null: not told). */
+  userName: string | null;
 }
 
 export class TurnQueue {
   readonly #scripts: ScriptRunner;
 
-  constructor(readonly redis: Redis, readonly ttl: number, readonly maxConversations = 100) {
+  constructor(
+    readonly redis: Redis,
+    readonly ttl: number,
+    readonly limits: { maxConversations?: number; rate?: TurnRate } = {},
+  ) {
     this.#scripts = new ScriptRunner(redis);
   }
 
@@ -53,21 +60,24 @@ export class TurnQueue {
   /**
    * `requestId`: the x-request-id of the request behind the turn, carried into worker logs.
    * `request`: which conversation, and whether the turn is a message, an edit or a regenerate.
+   * `retryAfterMs`: when rate-limited, how long until the session may queue a turn again.
    */
-  accept(
+  async accept(
     token: string,
     turnId: string,
     content: string,
     requestId = "",
-    request: TurnRequest = {},
-  ): Promise<AcceptOutcome> {
-    return this.#scripts.run(
+    request: TurnRequest & { userName?: string } = {},
+  ): Promise<{ outcome: AcceptOutcome; retryAfterMs: number }> {
+    const { outcome, detail } = await this.#scripts.runDetailed(
       ACCEPT_TURN,
       [...sessionKeyList(token), REQUESTS_STREAM],
       acceptArgs({ token, turnId, content, requestId, ttl: this.ttl, ...request }, {
-        maxConversations: this.maxConversations,
+        maxConversations: this.limits.maxConversations ?? 100,
+        rate: this.limits.rate ?? UNLIMITED,
       }),
     );
+    return { outcome, retryAfterMs: Number(detail) || 0 };
   }
 
   /** Marks a turn for stopping; the worker sees it on its next write or heartbeat. */
@@ -109,7 +119,6 @@ export class TurnQueue {
       String(opts.idleMs),
       opts.noWorkers ? "1" : "0",
       raw.at(-1)?.[0] ?? "0-0",
-      String(this.ttl),
       end.mid,
       end.message,
       end.ts,
@@ -183,27 +192,23 @@ export class TurnQueue {
   }
 
   append(turn: QueuedTurn, text: string, offset: number): Promise<AppendOutcome> {
-    const entry: ReplyEntry = {
-      type: "delta",
-      id: turn.turn,
-      conv: turn.conversation,
-      text,
-      offset: String(offset),
-    };
     return this.#scripts.run(APPEND_DELTA, sessionKeyList(turn.token), [
       turn.turn,
-      ...entryArgs(entry),
+      ...entryArgs(deltaEntry(turn, text, offset)),
     ]);
   }
 
+  /** `last`: the reply's final delta when not yet appended, written just before the `done`. */
   finishDone(
     consumer: string,
     turn: QueuedTurn,
     content: string,
     stopped: boolean,
+    last?: { text: string; offset: number },
   ): Promise<FinishOutcome> {
     const end = doneEnding(turn.turn, turn.conversation, content, stopped);
-    return this.#finish(consumer, turn, "done", end.message, end.entry);
+    const delta = last?.text ? entryArgs(deltaEntry(turn, last.text, last.offset)) : [];
+    return this.#finish(consumer, turn, "done", end.message, end.entry, delta);
   }
 
   finishFailed(
@@ -222,15 +227,17 @@ export class TurnQueue {
     state: "done" | "failed",
     message: [id: string, json: string, ts: string, failure: string],
     entry: ReplyEntry,
+    delta: string[] = [],
   ): Promise<FinishOutcome> {
     return this.#scripts.run(FINISH_TURN, [...sessionKeyList(turn.token), REQUESTS_STREAM], [
       turn.turn,
       WORKER_GROUP,
       consumer,
       turn.entryId,
-      String(this.ttl),
       state,
       ...message,
+      String(delta.length),
+      ...delta,
       ...entryArgs(entry),
     ]);
   }
@@ -250,6 +257,17 @@ export class TurnQueue {
   }
 }
 
+/** No limit (tests and tools that queue turns directly). */
+const UNLIMITED: TurnRate = { limit: Number.MAX_SAFE_INTEGER, windowMs: 1 };
+
+const deltaEntry = (turn: QueuedTurn, text: string, offset: number): ReplyEntry => ({
+  type: "delta",
+  id: turn.turn,
+  conv: turn.conversation,
+  text,
+  offset: String(offset),
+});
+
 function toTurn([entryId, raw]: RawEntry): QueuedTurn {
   const f = fields(raw);
   return {
@@ -259,5 +277,6 @@ function toTurn([entryId, raw]: RawEntry): QueuedTurn {
     requestId: f.rid ?? "",
     conversation: f.conv || DEFAULT_CONVERSATION,
     ask: f.ask || (f.turn ?? ""),
+    userName: f.name || null,
   };
 }

@@ -8,6 +8,12 @@ import type { ReplyEntry } from "./reply_entry.ts";
 
 export type TurnKind = "message" | "edit" | "regenerate";
 
+/** Turns per session: at most `limit` in any `windowMs`, exactly. */
+export interface TurnRate {
+  limit: number;
+  windowMs: number;
+}
+
 export interface TurnRequest {
   /** Absent: the default conversation, created on its first turn. */
   conversation?: string;
@@ -36,10 +42,13 @@ export function acceptArgs(
     content: string;
     requestId: string;
     ttl: number;
+    /** The session's name, for the worker's system prompt ('' when none). */
+    userName?: string;
   },
-  limits: { maxConversations: number },
-  now = new Date().toISOString(),
+  limits: { maxConversations: number; rate: TurnRate },
+  nowMs = Date.now(),
 ): string[] {
+  const now = new Date(nowMs).toISOString();
   const conversation = t.conversation ?? DEFAULT_CONVERSATION;
   const kind = t.kind ?? "message";
   const json = kind === "regenerate"
@@ -59,6 +68,10 @@ export function acceptArgs(
     kind === "regenerate" ? "" : titleFromMessage(t.content),
     String(limits.maxConversations),
     conversation === DEFAULT_CONVERSATION ? "1" : "0",
+    String(nowMs),
+    String(limits.rate.windowMs),
+    String(limits.rate.limit),
+    t.userName ?? "",
   ];
 }
 

@@ -46,6 +46,8 @@ export class ChatConnection implements ReplyListener {
     private log: Logger,
     /** The upgrade request's x-request-id: queued with each turn, so worker logs name it too. */
     private requestId = "",
+    /** The session's name, queued with each turn for the model's system prompt. */
+    private userName = "",
   ) {
     this.key = sessionKeys(token).replies;
     this.sessionKey = sessionKeys(token).session;
@@ -192,9 +194,16 @@ export class ChatConnection implements ReplyListener {
     const f = frame.data;
     if (f.type === "message" || f.type === "edit" || f.type === "regenerate") {
       try {
-        const { token, requestId, deps, log } = this;
+        const { token, requestId, deps, log, userName } = this;
         this.#held ??= [];
-        return await acceptTurnFrame(f, { token, requestId, deps, log, sink: this.#sink });
+        return await acceptTurnFrame(f, {
+          token,
+          requestId,
+          userName,
+          deps,
+          log,
+          sink: this.#sink,
+        });
       } catch (err) {
         // Name the turn, so the client can offer a retry instead of waiting for a reply.
         this.log.error("queueing a turn failed", { turn: f.id, error: String(err) });

@@ -1,5 +1,6 @@
 // The frames that start a turn (`message`, `edit`, `regenerate`): checked, rate-limited, then
-// queued by one ACCEPT_TURN, whose named outcome becomes the client's ack or error.
+// queued by one ACCEPT_TURN (which also applies the session's rate limit), whose named outcome
+// becomes the client's ack or error.
 import { DEFAULT_CONVERSATION, isConversationId } from "../contract/conversations.ts";
 import type { ErrorCode, TurnFrame } from "../contract/frames.ts";
 import type { Logger } from "../log.ts";
@@ -28,9 +29,16 @@ const REFUSALS: Partial<Record<AcceptOutcome, [ErrorCode, string]>> = {
 
 export async function acceptTurnFrame(
   f: TurnFrame,
-  ctx: { token: string; requestId: string; deps: Deps; log: Logger; sink: TurnSink },
+  ctx: {
+    token: string;
+    requestId: string;
+    userName: string;
+    deps: Deps;
+    log: Logger;
+    sink: TurnSink;
+  },
 ): Promise<void> {
-  const { config, queue, ratelimit, availability } = ctx.deps;
+  const { config, queue, availability } = ctx.deps;
   const { sink, log } = ctx;
   const conversation = f.conversation ?? DEFAULT_CONVERSATION;
   if (!isConversationId(conversation)) {
@@ -54,17 +62,7 @@ export async function acceptTurnFrame(
     log.warn("turn refused: no model", { turn: f.id, detail: model.detail });
     return sink.error("model_unavailable", USER_MESSAGES.noModel, f.id, conversation);
   }
-  const limit = await ratelimit.limit(ctx.token);
-  if (!limit.success) {
-    const wait = Math.max(1, Math.ceil((limit.reset - Date.now()) / 1000));
-    return sink.error(
-      "rate_limited",
-      `Too many messages. Try again in ${wait} s.`,
-      f.id,
-      conversation,
-    );
-  }
-  const accepted = await queue.accept(
+  const { outcome: accepted, retryAfterMs } = await queue.accept(
     ctx.token,
     f.id,
     f.type === "regenerate" ? "" : f.content,
@@ -73,9 +71,19 @@ export async function acceptTurnFrame(
       conversation,
       kind: f.type === "message" ? "message" : f.type,
       target: f.type === "edit" ? f.message : f.type === "message" ? f.retries : undefined,
+      userName: ctx.userName,
     },
   );
   if (accepted === "session_gone") return sink.expired(f.id);
+  if (accepted === "rate_limited") {
+    const wait = Math.max(1, Math.ceil(retryAfterMs / 1000));
+    return sink.error(
+      "rate_limited",
+      `Too many messages. Try again in ${wait} s.`,
+      f.id,
+      conversation,
+    );
+  }
   const refusal = REFUSALS[accepted];
   if (refusal) return sink.error(refusal[0], refusal[1], f.id, conversation);
   if (accepted === "no_such_message") {

@@ -35,6 +35,25 @@ export class ReplyWriter {
     }
   }
 
+  /**
+   * Waits for writes in flight and hands over what is still pending instead of writing it (the
+   * caller sends it with the turn's ending: one request, not two). Null when nothing is pending.
+   */
+  async takeRest(): Promise<{ text: string; offset: number } | null> {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    while (this.#inFlight) {
+      await this.#inFlight;
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    if (!this.#pending) return null;
+    const rest = { text: this.#pending, offset: this.#offset };
+    this.#offset += this.#pending.length;
+    this.#pending = "";
+    return rest;
+  }
+
   #schedule(): void {
     if (this.#inFlight || this.#timer !== undefined) return;
     const wait = this.#lastWrite + this.batchMs - Date.now();

@@ -32,14 +32,8 @@ export interface TurnWorkerDeps {
     announce(consumer: string, status: WorkerStatus): Promise<void>;
     withdraw(consumer: string): Promise<void>;
   };
-  /**
-   * A conversation's messages, oldest first, and the session's name for the system prompt (null:
-   * the model is not told), read together.
-   */
-  context(
-    token: string,
-    conversation: string,
-  ): Promise<{ messages: Message[]; userName: string | null }>;
+  /** A conversation's messages, oldest first. */
+  history(token: string, conversation: string): Promise<Message[]>;
   /** Pushes when a turn is queued (pub/sub); without it the worker only polls, slowly. */
   wakeups?: WakeSource;
 }
@@ -63,6 +57,7 @@ interface Running {
   turn: QueuedTurn;
   abort: AbortController;
   stats: TurnStats;
+  started: number;
 }
 
 export class TurnWorker {
@@ -79,6 +74,7 @@ export class TurnWorker {
   #loading: Promise<void> | null = null;
   #polling: Promise<void> | null = null;
   #intake: TurnIntake | null = null;
+  #heartbeatMs = 1000;
 
   constructor(deps: TurnWorkerDeps, opts: TurnWorkerOptions) {
     this.#deps = deps;
@@ -106,7 +102,7 @@ export class TurnWorker {
     const { concurrency, claimIdleMs } = this.#opts;
     this.#log(`started (${provider.name}, ${concurrency} at once)`);
     await this.#loadModel();
-    const heartbeatMs = Math.min(1000, Math.floor(claimIdleMs / 4));
+    const heartbeatMs = this.#heartbeatMs = Math.min(1000, Math.floor(claimIdleMs / 4));
     this.#timers.push(
       // While the model cannot serve, retry it (and say so); once it can, the tick announces.
       setInterval(() => this.#modelReady || this.#loadModel(), ANNOUNCE_EVERY_MS / 3),
@@ -192,7 +188,7 @@ export class TurnWorker {
     const abort = new AbortController();
     const stats: TurnStats = { tokens: 0, outcome: "left" };
     const started = performance.now();
-    this.#running.set(turn.entryId, { turn, abort, stats });
+    this.#running.set(turn.entryId, { turn, abort, stats, started });
     try {
       const deliveries = claimed ? await queue.deliveries(turn.entryId) : 1;
       if (!this.#modelReady) await this.#loadModel();
@@ -243,10 +239,7 @@ export class TurnWorker {
 
   async #generate(turn: QueuedTurn, abort: AbortController, stats: TurnStats): Promise<void> {
     const { queue, provider } = this.#deps;
-    const { messages: history, userName } = await this.#deps.context(
-      turn.token,
-      turn.conversation,
-    );
+    const history = await this.#deps.history(turn.token, turn.conversation);
     const messages = turnMessages(history, turn.ask);
     let reply = "";
     const writer = new ReplyWriter(
@@ -258,9 +251,10 @@ export class TurnWorker {
     );
     const asked = performance.now();
     const since = () => (performance.now() - asked) / 1000;
+    let ended = false;
     try {
       if (messages.length) {
-        const request = { messages, signal: abort.signal, userName: userName ?? undefined };
+        const request = { messages, signal: abort.signal, userName: turn.userName ?? undefined };
         for await (const piece of provider.generate(request)) {
           if (stats.tokens++ === 0) this.#opts.metrics?.firstToken(since());
           reply += piece;
@@ -268,16 +262,23 @@ export class TurnWorker {
           if (abort.signal.aborted) break;
         }
       }
+      ended = true;
     } finally {
       if (messages.length) this.#opts.metrics?.generated(since());
-      await writer.drain();
+      // A failing model's text is still shown before its error.
+      if (!ended) await writer.drain();
     }
     const reason = (abort.signal.aborted ? abort.signal.reason : null) as StopReason | null;
     const ending = endTurn(reason, reply, messages.length > 0);
+    if (ending.kind !== "done") await writer.drain();
     if (ending.kind === "leave") return;
     if (ending.kind === "failed") throw new ModelError(ending.message);
     stats.outcome = ending.stopped ? "stopped" : "done";
-    this.#recorded(turn, await queue.finishDone(this.consumer, turn, reply, ending.stopped));
+    const rest = await writer.takeRest();
+    this.#recorded(
+      turn,
+      await queue.finishDone(this.consumer, turn, reply, ending.stopped, rest ?? undefined),
+    );
   }
 
   /** Anything but a commit means someone else decided the turn's fate first: worth a line. */
@@ -289,7 +290,10 @@ export class TurnWorker {
   }
 
   async #heartbeat(): Promise<void> {
-    const list = [...this.#running.values()];
+    // A turn younger than one beat was just delivered (its idle time is fresh): most short
+    // replies then never cost a heartbeat.
+    const now = performance.now();
+    const list = [...this.#running.values()].filter((r) => now - r.started >= this.#heartbeatMs);
     if (!list.length) return;
     const outcomes = await this.#deps.queue.heartbeat(this.consumer, list.map((r) => r.turn));
     outcomes.forEach((outcome, i) => {

@@ -50,6 +50,14 @@ export async function handler(c: Context<AppEnv>) {
     1,
   ) as unknown as [string, string[]][];
   const cursor = last?.[0]?.[0] ?? "0-0";
-  new ChatConnection(socket, session.token, cursor, c.var.deps, c.var.log, c.var.requestId);
+  new ChatConnection(
+    socket,
+    session.token,
+    cursor,
+    c.var.deps,
+    c.var.log,
+    c.var.requestId,
+    session.name,
+  );
   return response;
 }

@@ -7,7 +7,7 @@
 // global lock (`allow-key-locking`; the local bridge strips the flag, which Redis 7.0 rejects).
 // Writes to a reply stream publish a hint (reply_hint.ts) to the web servers holding the session.
 import { HOLDERS_FIELD, WAKE_CHANNEL } from "./reply_hint.ts";
-import { SESSION_KEY_COUNT, SESSION_LUA } from "./session_lua.ts";
+import { SESSION_LUA } from "./session_lua.ts";
 
 export interface Script<O extends string> {
   readonly name: string;

@@ -3,6 +3,13 @@
 import type { ErrorCode, Message } from "../contract/frames.ts";
 import type { AppendOutcome, HeartbeatOutcome } from "../redis/turn_queue.ts";
 
+/** What visitors read when their turn fails; the reason goes to the worker's log. */
+export const TURN_MESSAGES = {
+  failed: "The assistant could not answer this time. Please try again.",
+  noModel: "The assistant is not available right now. Please try again in a little while.",
+  gaveUp: "This message could not be answered after several attempts.",
+} as const;
+
 /** Why a turn's generation was cut short: an AbortSignal reason the worker sets. */
 export type StopReason = "stop" | "lost" | "shutdown" | "session_gone" | "not_streaming";
 

@@ -12,18 +12,12 @@ import {
   endTurn,
   startTurn,
   type StopReason,
+  TURN_MESSAGES,
   turnMessages,
 } from "./decisions.ts";
 import { type TurnMetrics, turnReporter, type TurnStats } from "./metrics.ts";
 import { ReplyWriter } from "./reply_writer.ts";
 import { TurnIntake, type WakeSource } from "./turn_intake.ts";
-
-/** What visitors read when their turn fails; the reason goes to the worker's log. */
-export const TURN_MESSAGES = {
-  failed: "The assistant could not answer this time. Please try again.",
-  noModel: "The assistant is not available right now. Please try again in a little while.",
-  gaveUp: "This message could not be answered after several attempts.",
-} as const;
 
 export interface TurnWorkerDeps {
   queue: TurnQueue;

@@ -115,3 +115,28 @@ Deno.test("a script answer that is not one of its named outcomes is an error, no
   assert.throws(() => decodeOutcome(ACCEPT_TURN, 1), UnexpectedOutcome);
   assert.throws(() => decodeOutcome(ACCEPT_TURN, "committed"), /accept_turn answered "committed"/);
 });
+
+Deno.test("a pushed read brings the named turn's history along, and only that one's", async () => {
+  await withQueue(async (queue) => {
+    const a = (await createSession(queue.redis, "Ada", 3600)).token;
+    const b = (await createSession(queue.redis, "Bob", 3600)).token;
+    assert.equal((await queue.accept(a, "a1", "first")).outcome, "queued");
+    const [first] = (await queue.poll("w", { count: 10 })).fresh;
+    assert.equal(await queue.finishDone("w", first, "one", false), "committed");
+    const named = { userName: "Ada" };
+    assert.equal((await queue.accept(a, "a2", "second", "", named)).outcome, "queued");
+    assert.equal((await queue.accept(b, "b1", "hello")).outcome, "queued");
+
+    const { fresh, prefetched } = await queue.take("w", 10, { token: a, conversation: "default" });
+    assert.deepEqual(fresh.map((t) => [t.turn, t.userName]), [["a2", "Ada"], ["b1", null]]);
+    assert.equal(prefetched?.entryId, fresh[0].entryId);
+    assert.deepEqual(prefetched?.history, await readHistory(queue.redis, a));
+    assert.deepEqual(prefetched?.history.map((m) => m.content), ["first", "one", "second"]);
+
+    // A push whose turn another worker already took reads nothing else.
+    assert.equal((await queue.accept(b, "b2", "again")).outcome, "queued");
+    const other = await queue.take("w", 10, { token: a, conversation: "default" });
+    assert.deepEqual(other.fresh.map((t) => t.turn), ["b2"]);
+    assert.equal(other.prefetched, null);
+  });
+});

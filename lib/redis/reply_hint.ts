@@ -4,8 +4,19 @@
 
 /** The pub/sub channel of one web server process. */
 export const serverChannel = (serverId: string) => `chat:srv:${serverId}`;
-/** The channel that wakes workers when a turn is queued. */
+/**
+ * The channel that wakes workers when a turn is queued. ACCEPT_TURN publishes "<token> <conversation>"
+ * (neither contains a space), so the worker that takes the turn reads its history in the same round
+ * trip; "hb" is a worker's heartbeat.
+ */
 export const WAKE_CHANNEL = "chat:wake";
+
+/** The session and conversation a wake names, or null (a heartbeat, anything else). */
+export function parseWake(payload: string): { token: string; conversation: string } | null {
+  const space = payload.indexOf(" ");
+  if (space <= 0) return null;
+  return { token: payload.slice(0, space), conversation: payload.slice(space + 1) };
+}
 /**
  * The field of the session's turns hash that lists (space-separated) the web servers holding a
  * socket of the session: in the turns hash so one HMGET reads it with a turn's state. Turn ids

@@ -57,6 +57,11 @@ export class ScriptRunner {
     return decodeDetailed(script, await this.#script(script).exec(keys, args));
   }
 
+  /** Runs a script that answers data (it declares no outcomes); the caller decodes it. */
+  read(script: Script<never>, keys: string[], args: string[]): Promise<unknown> {
+    return this.#script(script).exec(keys, args);
+  }
+
   /** Runs a script that answers one outcome per item. */
   async runEach<O extends string>(
     script: Script<O>,

@@ -17,6 +17,8 @@ export interface Script<O extends string> {
 
 /** The turns-hash field holding the session's turn admissions (see ACCEPT_TURN). */
 export const RATE_FIELD = ":rl";
+/** The turns-hash field holding when (ms) ACCEPT_TURN last slid the session's TTL. */
+export const SLID_FIELD = ":slid";
 
 const SHEBANG = "#!lua flags=allow-key-locking\n";
 
@@ -60,9 +62,7 @@ export const ACCEPT_TURN = script(
   ],
   refreshTtl + `
 local turn, ts, ttl, c, kind, target = ARGV[1], ARGV[3], tonumber(ARGV[4]), ARGV[7], ARGV[8], ARGV[9]
-local left = redis.call('TTL', KEYS[1])
-if left == -2 then return 'session_gone' end
-local seen = redis.call('HMGET', KEYS[3], turn, '${HOLDERS_FIELD}', '${RATE_FIELD}')
+local seen = redis.call('HMGET', KEYS[3], turn, '${HOLDERS_FIELD}', '${RATE_FIELD}', '${SLID_FIELD}')
 if seen[1] then return 'duplicate' end
 local now, window, limit = tonumber(ARGV[14]), tonumber(ARGV[15]), tonumber(ARGV[16])
 local admitted = {}
@@ -73,7 +73,10 @@ if #admitted >= limit then
   return { 'rate_limited', tostring(tonumber(admitted[#admitted - limit + 1]) + window - now) }
 end
 local r = load(c)
-local hadMessages = (tonumber(r.count) or 0) > 0
+-- A plain message in a conversation that has messages, in a session that has had turns, creates
+-- no key, and those keys exist: the session is alive. Anything else checks, and slides the TTL.
+local plain = kind == 'message' and target == '' and (tonumber(r.count) or 0) > 0 and seen[3]
+if not plain and redis.call('EXISTS', KEYS[1]) == 0 then return 'session_gone' end
 local changed = false
 if not r.exists then
   if ARGV[13] ~= '1' then return 'conversation_not_found' end
@@ -111,6 +114,9 @@ local entry = redis.call('XADD', KEYS[6], '*', 'token', ARGV[5], 'turn', turn, '
 admitted[#admitted + 1] = ARGV[14]
 local state = { turn, 'queued', turn .. ':c', c, turn .. ':q', askSeq, turn .. ':entry', entry,
   '${RATE_FIELD}', table.concat(admitted, ' ') }
+-- The TTL slides in steps (at most once a minute), not on every turn: Upstash bills each EXPIRE.
+local slide = not plain or now - (tonumber(seen[4]) or 0) >= 1000 * math.min(60, math.max(1, math.floor(ttl / 60)))
+if slide then state[#state + 1], state[#state + 2] = '${SLID_FIELD}', ARGV[14] end
 -- ':u' names the user message this turn wrote (a regenerate answers an older one).
 if kind ~= 'regenerate' then state[#state + 1], state[#state + 2] = turn .. ':u', askSeq end
 redis.call('HSET', KEYS[3], unpack(state))
@@ -119,12 +125,8 @@ user[#user + 1] = 'message'
 user[#user + 1] = json
 local id = redis.call('XADD', KEYS[4], 'MAXLEN', '~', '5000', '*', unpack(user))
 hint(id, user, seen[2])
--- The TTL slides in steps (at most once a minute), not on every turn: Upstash bills each EXPIRE.
--- A plain message in a conversation that had messages, in a session that had turns, creates no
--- key; anything else may have (re)created one, which must get the TTL now.
-local plain = kind == 'message' and target == '' and hadMessages and seen[3] ~= false
-if not plain or left < ttl - math.min(60, math.max(1, math.floor(ttl / 60))) then refresh(ttl) end
-redis.call('PUBLISH', '${WAKE_CHANNEL}', '1')
+if slide then refresh(ttl) end
+redis.call('PUBLISH', '${WAKE_CHANNEL}', ARGV[5] .. ' ' .. c)
 return 'queued'
 `,
 );

@@ -4,6 +4,7 @@
 // every push into a wait for the fallback read; this one reconnects with backoff and calls
 // `ready` on every (re)subscribe, so callers catch up on what a gap may have swallowed.
 import type { RedisEndpoint } from "./client.ts";
+import { parseWake } from "./reply_hint.ts";
 
 export interface SubscriptionHandlers {
   message(payload: string): void;
@@ -104,14 +105,17 @@ export class Subscription {
   }
 }
 
-/** The workers' wake channel as a source of pushes: every message but a heartbeat wakes them. */
+/**
+ * The workers' wake channel as a source of pushes: every message but a heartbeat wakes them, with
+ * the session and conversation it names (see WAKE_CHANNEL).
+ */
 export function wakeSubscription(endpoint: RedisEndpoint, channel: string) {
   let subscription: Subscription | null = null;
   return {
-    start(wake: () => void): void {
+    start(wake: (named: { token: string; conversation: string } | null) => void): void {
       subscription = new Subscription(endpoint, channel, {
-        message: (payload) => payload !== "hb" && wake(),
-        ready: wake,
+        message: (payload) => payload !== "hb" && wake(parseWake(payload)),
+        ready: () => wake(null),
       });
       subscription.start();
     },

@@ -22,27 +22,19 @@ import {
 } from "./turn_request.ts";
 import { ScriptRunner } from "./script_runner.ts";
 import { ACCEPT_TURN, APPEND_DELTA, END_ABANDONED, FINISH_TURN, REQUEST_STOP } from "./scripts.ts";
-import { HEARTBEAT, TRIM_REQUESTS } from "./worker_scripts.ts";
+import { HEARTBEAT, TAKE_TURNS, TRIM_REQUESTS } from "./worker_scripts.ts";
+import { conversationRange, readMember } from "./message_members.ts";
+import type { Message } from "../contract/frames.ts";
 import { fields, type RawEntry } from "./stream_entries.ts";
+import { deltaEntry, type QueuedTurn, toTurn } from "./queued_turn.ts";
+
+export type { QueuedTurn };
 
 export type AcceptOutcome = (typeof ACCEPT_TURN.outcomes)[number];
 export type AppendOutcome = (typeof APPEND_DELTA.outcomes)[number];
 export type FinishOutcome = (typeof FINISH_TURN.outcomes)[number];
 export type HeartbeatOutcome = (typeof HEARTBEAT.outcomes)[number];
 export type AbandonOutcome = (typeof END_ABANDONED.outcomes)[number];
-
-export interface QueuedTurn {
-  entryId: string;
-  token: string;
-  turn: string;
-  /** The x-request-id of the request that queued the turn ("" when none was recorded). */
-  requestId: string;
-  conversation: string;
-  /** The id of the user message the turn answers (a regenerate answers an older one). */
-  ask: string;
-  /** The session's name when the turn was queued, for the system prompt (null: not told). */
-  userName: string | null;
-}
 
 export class TurnQueue {
   readonly #scripts: ScriptRunner;
@@ -174,6 +166,26 @@ export class TurnQueue {
     };
   }
 
+  /**
+   * A pushed read: new turns, and the history of the conversation the push named when its turn
+   * is among them (`prefetched`: that turn's entry id and messages), in one request.
+   */
+  async take(
+    consumer: string,
+    count: number,
+    named: { token: string; conversation: string },
+  ): Promise<{ fresh: QueuedTurn[]; prefetched: { entryId: string; history: Message[] } | null }> {
+    const [min, max] = conversationRange(named.conversation);
+    const raw = await this.#scripts.read(
+      TAKE_TURNS,
+      [REQUESTS_STREAM, sessionKeys(named.token).history],
+      [WORKER_GROUP, consumer, String(count), named.token, named.conversation, min, max],
+    ) as [RawEntry[], string, string[]];
+    const [entries, entryId, members] = raw;
+    const history = entryId ? members.map(readMember).filter((m) => m !== null) : [];
+    return { fresh: entries.map(toTurn), prefetched: entryId ? { entryId, history } : null };
+  }
+
   /** How often the group has handed out this entry (for giving up on a turn that kills workers). */
   async deliveries(entryId: string): Promise<number> {
     const raw = await this.redis.xpending(
@@ -259,24 +271,3 @@ export class TurnQueue {
 
 /** No limit (tests and tools that queue turns directly). */
 const UNLIMITED: TurnRate = { limit: Number.MAX_SAFE_INTEGER, windowMs: 1 };
-
-const deltaEntry = (turn: QueuedTurn, text: string, offset: number): ReplyEntry => ({
-  type: "delta",
-  id: turn.turn,
-  conv: turn.conversation,
-  text,
-  offset: String(offset),
-});
-
-function toTurn([entryId, raw]: RawEntry): QueuedTurn {
-  const f = fields(raw);
-  return {
-    entryId,
-    token: f.token ?? "",
-    turn: f.turn ?? "",
-    requestId: f.rid ?? "",
-    conversation: f.conv || DEFAULT_CONVERSATION,
-    ask: f.ask || (f.turn ?? ""),
-    userName: f.name || null,
-  };
-}

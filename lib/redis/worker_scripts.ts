@@ -51,3 +51,32 @@ if redis.call('XTRIM', KEYS[1], 'MINID', keep) == 0 then return 'nothing_to_trim
 return 'trimmed'
 `,
 );
+
+/**
+ * A pushed worker's read: new turns for it, and with them the history of the conversation the
+ * push named when that turn is among them, so its first turn costs one round trip, not two.
+ * Answers data, not an outcome (ScriptRunner.read):
+ * `{ entries, entry id of the named turn or '', its conversation's members }`.
+ * KEYS: requests stream, the named session's history set.
+ * ARGV: group, consumer, count, the named token, its conversation, the conversation's lex range.
+ */
+export const TAKE_TURNS = script(
+  "take_turns",
+  [],
+  `
+local read = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', ARGV[3], 'STREAMS',
+  KEYS[1], '>')
+if not read then return { {}, '', {} } end
+local entries = read[1][2]
+for _, e in ipairs(entries) do
+  local f, token, conv = e[2], nil, nil
+  for i = 1, #f, 2 do
+    if f[i] == 'token' then token = f[i + 1] elseif f[i] == 'conv' then conv = f[i + 1] end
+  end
+  if token == ARGV[4] and conv == ARGV[5] then
+    return { entries, e[1], redis.call('ZRANGE', KEYS[2], ARGV[6], ARGV[7], 'BYLEX') }
+  end
+end
+return { entries, '', {} }
+`,
+);

@@ -3,10 +3,20 @@
 // worker's announcement and heartbeat, all in one request.
 import { Waker } from "./waker.ts";
 import type { QueuedTurn, TurnQueue } from "../redis/turn_queue.ts";
+import type { Message } from "../contract/frames.ts";
+
+/** The session and conversation a push names: its turn's history comes with the read. */
+export interface WakeHint {
+  token: string;
+  conversation: string;
+}
 
 export interface WakeSource {
-  /** Calls `wake` on every push (and on every re-subscribe, when pushes may have been lost). */
-  start(wake: () => void): void;
+  /**
+   * Calls `wake` on every push (with the turn it names, if any) and on every re-subscribe (null:
+   * pushes may have been lost).
+   */
+  start(wake: (named: WakeHint | null) => void): void;
   close(): void;
 }
 
@@ -21,13 +31,15 @@ export interface IntakeOptions {
   free(): number;
   /** The worker's announcement, sent with the tick when due. */
   announcement(): string;
-  take(turn: QueuedTurn, claimed: boolean): void;
+  /** `history`: the turn's conversation, when it came with the read. */
+  take(turn: QueuedTurn, claimed: boolean, history?: Message[]): void;
   log(line: string): void;
 }
 
 export class TurnIntake {
   readonly #waker = new Waker();
   #wanted = true;
+  #named: WakeHint | null = null;
   #stopping = false;
   #nextTick = 0;
   #nextClaim = 0;
@@ -40,9 +52,10 @@ export class TurnIntake {
     private readonly wakeups?: WakeSource,
   ) {}
 
-  /** Read now: a turn was pushed, or a slot freed up while more may be waiting. */
-  wake(): void {
+  /** Read now: a turn was pushed (`named`: the latest one's session), or pushes may be lost. */
+  wake(named: WakeHint | null = null): void {
     this.#wanted = true;
+    this.#named = named;
     this.#waker.wake();
   }
 
@@ -58,7 +71,7 @@ export class TurnIntake {
   }
 
   async run(): Promise<void> {
-    this.wakeups?.start(() => this.wake());
+    this.wakeups?.start((named) => this.wake(named));
     let backlog = false;
     while (!this.#stopping) {
       const free = this.opts.free();
@@ -82,6 +95,16 @@ export class TurnIntake {
   }
 
   async #visit(now: number, tick: boolean, free: number): Promise<number> {
+    const named = this.#named;
+    this.#named = null;
+    if (named && !tick) {
+      const { fresh, prefetched } = await this.queue.take(this.opts.consumer, free, named);
+      for (const turn of fresh) {
+        const history = turn.entryId === prefetched?.entryId ? prefetched.history : undefined;
+        this.opts.take(turn, false, history);
+      }
+      return fresh.length;
+    }
     const claim = tick && now >= this.#nextClaim;
     if (claim) this.#nextClaim = now + Math.max(1000, this.opts.claimIdleMs / 2);
     const announce = tick && now >= this.#nextAnnounce;

@@ -114,7 +114,7 @@ export class TurnWorker {
       // A worker that cannot answer takes no turns: the ones that can, or a later self, will.
       free: () => this.#modelReady && !this.#stopping ? concurrency - this.#running.size : 0,
       announcement: () => JSON.stringify(this.#status()),
-      take: (turn, claimed) => this.#handle(turn, claimed),
+      take: (turn, claimed, history) => this.#handle(turn, claimed, history),
       log: (line) => this.#log(line),
     }, this.#deps.wakeups);
     this.#polling = this.#intake.run();
@@ -177,7 +177,7 @@ export class TurnWorker {
     return this.#loading;
   }
 
-  async #handle(turn: QueuedTurn, claimed: boolean): Promise<void> {
+  async #handle(turn: QueuedTurn, claimed: boolean, history?: Message[]): Promise<void> {
     const { queue } = this.#deps;
     const abort = new AbortController();
     const stats: TurnStats = { tokens: 0, outcome: "left" };
@@ -206,7 +206,7 @@ export class TurnWorker {
         const outcome = await queue.finishFailed(this.consumer, turn, "model_unavailable", message);
         return this.#recorded(turn, outcome);
       }
-      await this.#generate(turn, abort, stats);
+      await this.#generate(turn, abort, stats, history);
     } catch (err) {
       if (abort.signal.reason === "shutdown") return;
       // The details are for operators; the visitor gets a plain sentence.
@@ -231,9 +231,14 @@ export class TurnWorker {
     }
   }
 
-  async #generate(turn: QueuedTurn, abort: AbortController, stats: TurnStats): Promise<void> {
+  async #generate(
+    turn: QueuedTurn,
+    abort: AbortController,
+    stats: TurnStats,
+    prefetched?: Message[],
+  ): Promise<void> {
     const { queue, provider } = this.#deps;
-    const history = await this.#deps.history(turn.token, turn.conversation);
+    const history = prefetched ?? await this.#deps.history(turn.token, turn.conversation);
     const messages = turnMessages(history, turn.ask);
     let reply = "";
     const writer = new ReplyWriter(

@@ -140,3 +140,15 @@ Deno.test("a pushed read brings the named turn's history along, and only that on
     assert.equal(other.prefetched, null);
   });
 });
+
+Deno.test("a burst of a script's first calls loads it once instead of sending it with each", async () => {
+  // With EVAL as the fallback, 300 calls batched into one request carried the script 300 times
+  // (over 1 MiB) and the bridge refused the request: every turn of the burst failed.
+  await withQueue(async (queue) => {
+    const { token } = await createSession(queue.redis, "Ada", 3600);
+    const outcomes = await Promise.all(
+      Array.from({ length: 300 }, (_, i) => queue.accept(token, `burst${i}`, `m${i}`)),
+    );
+    assert.deepEqual(new Set(outcomes.map((o) => o.outcome)), new Set(["queued"]));
+  });
+});

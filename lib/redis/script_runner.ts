@@ -1,5 +1,5 @@
-// Runs the Lua scripts of scripts.ts (EVALSHA, falling back to EVAL once) and decodes what they
-// return into their named outcomes: the one place a script's raw reply is looked at.
+// Runs the Lua scripts of scripts.ts (EVALSHA, loading a script Redis does not know) and decodes
+// what they return into their named outcomes: the one place a script's raw reply is looked at.
 import type { Redis } from "./client.ts";
 import type { Script } from "./scripts.ts";
 
@@ -30,22 +30,50 @@ export function decodeDetailed<O extends string>(
 }
 
 export class ScriptRunner {
-  #loaded = new Map<Script<string>, ReturnType<Redis["createScript"]>>();
+  #sha = new Map<Script<string>, Promise<string>>();
+  #loading = new Map<Script<string>, Promise<unknown>>();
 
   constructor(private readonly redis: Redis) {}
 
-  #script(script: Script<string>) {
-    let s = this.#loaded.get(script);
-    if (!s) {
-      s = this.redis.createScript<unknown>(script.lua);
-      this.#loaded.set(script, s);
+  /**
+   * EVALSHA; on NOSCRIPT (a new or restarted Redis), one SCRIPT LOAD shared by every caller that
+   * hit it, then EVALSHA again. Falling back to EVAL would send the whole script with each call of
+   * a burst, which the client batches into one request that can exceed the request size limit.
+   */
+  async #exec(script: Script<string>, keys: string[], args: string[]): Promise<unknown> {
+    const sha = await this.#shaOf(script);
+    try {
+      return await this.redis.evalsha(sha, keys, args);
+    } catch (err) {
+      if (!String(err).toUpperCase().includes("NOSCRIPT")) throw err;
+      await this.#load(script);
+      return await this.redis.evalsha(sha, keys, args);
     }
-    return s;
+  }
+
+  #shaOf(script: Script<string>): Promise<string> {
+    let sha = this.#sha.get(script);
+    if (!sha) {
+      sha = crypto.subtle.digest("SHA-1", new TextEncoder().encode(script.lua)).then((d) =>
+        Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, "0")).join("")
+      );
+      this.#sha.set(script, sha);
+    }
+    return sha;
+  }
+
+  #load(script: Script<string>): Promise<unknown> {
+    let loading = this.#loading.get(script);
+    if (!loading) {
+      loading = this.redis.scriptLoad(script.lua).finally(() => this.#loading.delete(script));
+      this.#loading.set(script, loading);
+    }
+    return loading;
   }
 
   /** Runs a script that answers one outcome. */
   async run<O extends string>(script: Script<O>, keys: string[], args: string[]): Promise<O> {
-    return decodeOutcome(script, await this.#script(script).exec(keys, args));
+    return decodeOutcome(script, await this.#exec(script, keys, args));
   }
 
   /** Runs a script that answers one outcome, with a detail for some (see decodeDetailed). */
@@ -54,12 +82,12 @@ export class ScriptRunner {
     keys: string[],
     args: string[],
   ): Promise<{ outcome: O; detail: string | null }> {
-    return decodeDetailed(script, await this.#script(script).exec(keys, args));
+    return decodeDetailed(script, await this.#exec(script, keys, args));
   }
 
   /** Runs a script that answers data (it declares no outcomes); the caller decodes it. */
   read(script: Script<never>, keys: string[], args: string[]): Promise<unknown> {
-    return this.#script(script).exec(keys, args);
+    return this.#exec(script, keys, args);
   }
 
   /** Runs a script that answers one outcome per item. */
@@ -68,7 +96,7 @@ export class ScriptRunner {
     keys: string[],
     args: string[],
   ): Promise<O[]> {
-    const raw = await this.#script(script).exec(keys, args);
+    const raw = await this.#exec(script, keys, args);
     if (!Array.isArray(raw)) throw new UnexpectedOutcome(`script ${script.name} answered no list`);
     return raw.map((r) => decodeOutcome(script, r));
   }

@@ -4,7 +4,11 @@
 import { HOLDERS_FIELD, MAX_HOLDERS } from "./reply_hint.ts";
 import { script } from "./scripts.ts";
 
-/** KEYS: the session hash, the turns hash. ARGV: server id, 'add' | 'remove'. */
+/**
+ * KEYS: the session hash, the turns hash. ARGV: server id, 'add' | 'remove'.
+ * 'add' answers `{ 'held', <the turns queued now, space-separated> }`: what a socket that just
+ * opened must watch (turn ids never contain a space), read in the same round trip.
+ */
 export const HOLD_SESSION = script(
   "hold_session",
   ["held", "released", "session_gone"],
@@ -26,6 +30,15 @@ else
   -- The turns hash may have been created just now: it shares the session's TTL.
   if redis.call('PTTL', KEYS[2]) < 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
 end
-return ARGV[2] == 'add' and 'held' or 'released'
+if ARGV[2] ~= 'add' then return 'released' end
+local queued = {}
+local all = redis.call('HGETALL', KEYS[2])
+for i = 1, #all, 2 do
+  -- A turn's state is the field named by its id alone; its other fields carry a ':'.
+  if all[i + 1] == 'queued' and not string.find(all[i], ':', 1, true) then
+    queued[#queued + 1] = all[i]
+  end
+end
+return { 'held', table.concat(queued, ' ') }
 `,
 );

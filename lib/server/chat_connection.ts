@@ -62,10 +62,11 @@ export class ChatConnection implements ReplyListener {
     );
     socket.onopen = () => {
       this.#metrics.opened();
-      deps.relay.add(this).catch((err) =>
-        log.error("relay: adding a socket failed", { error: String(err) })
+      // Turns queued before this socket opened (a reload, another tab) are watched too.
+      deps.relay.add(this).then(
+        (running) => running.forEach((turn) => this.#watch.expect(turn)),
+        (err) => log.error("relay: adding a socket failed", { error: String(err) }),
       );
-      this.#watchRunningTurns();
       this.#keepAlive = setInterval(
         () => this.#touch(),
         keepAliveMs(deps.config.SESSION_TTL_SECONDS),
@@ -105,15 +106,6 @@ export class ChatConnection implements ReplyListener {
     this.#metrics.closed();
     this.deps.relay.remove(this);
     this.#watch.close();
-  }
-
-  /** Turns queued before this socket opened (a reload, another tab) are watched too. */
-  async #watchRunningTurns(): Promise<void> {
-    try {
-      for (const turn of await this.deps.queue.runningTurns(this.token)) this.#watch.expect(turn);
-    } catch (err) {
-      this.log.warn("reading running turns failed", { error: String(err) });
-    }
   }
 
   async #endAbandoned(turn: string, mode: "stop" | "orphan") {

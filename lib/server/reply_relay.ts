@@ -12,6 +12,7 @@ import { HOLD_SESSION } from "../redis/holder_script.ts";
 import { ScriptRunner } from "../redis/script_runner.ts";
 import { fields, type RawEntry } from "../redis/stream_entries.ts";
 import { Subscription } from "../redis/subscription.ts";
+import { Bursts } from "./bursts.ts";
 
 export interface ReplyListener {
   /** The session's reply stream key. */
@@ -51,6 +52,9 @@ export class ReplyRelay {
   /** Hints that arrived while a read-back was in flight, applied after it (never before it). */
   #held: ReplyHint[] | null = null;
   #reading = Promise.resolve();
+  /** The read-back waiting for the one in flight: later read-backs add their keys to it. */
+  #nextRead: { keys: Set<string> } | null = null;
+  readonly #holds = new Bursts();
   #closed = false;
   readonly #opts: Required<RelayOptions>;
   readonly #scripts: ScriptRunner;
@@ -68,9 +72,13 @@ export class ReplyRelay {
     };
   }
 
-  async add(listener: ReplyListener): Promise<void> {
-    const first = !this.#byKey.has(listener.key);
-    if (first) this.#byKey.set(listener.key, new Set());
+  /**
+   * Follows the listener's stream and registers this server as a holder of its session. Resolves
+   * with the session's turns in progress (the registering script reads them), which a socket that
+   * just opened must watch.
+   */
+  async add(listener: ReplyListener): Promise<string[]> {
+    if (!this.#byKey.has(listener.key)) this.#byKey.set(listener.key, new Set());
     this.#byKey.get(listener.key)!.add(listener);
     const hint = this.#hintOf.get(listener.key) ?? await streamHintId(listener.key);
     if (this.#byKey.has(listener.key)) {
@@ -78,12 +86,21 @@ export class ReplyRelay {
       this.#hintOf.set(listener.key, hint);
     }
     this.#ensureRunning();
-    if (first) {
-      await this.#hold(listener, "add")
-        .catch((err) => log.warn("relay: registering a socket failed", { error: String(err) }));
+    let running: string[] = [];
+    try {
+      const { detail } = await this.#holds.run(() =>
+        this.#scripts.runDetailed(HOLD_SESSION, [listener.sessionKey, listener.turnsKey], [
+          this.serverId,
+          "add",
+        ])
+      );
+      running = detail ? detail.split(" ") : [];
+    } catch (err) {
+      log.warn("relay: registering a socket failed", { error: String(err) });
     }
     // Whatever was written between the socket's first cursor and the registration.
     await this.readBack([listener.key]);
+    return running;
   }
 
   /** Streams this server follows now (each with its hint id): none once their sockets closed. */
@@ -126,14 +143,25 @@ export class ReplyRelay {
   /** Reads the given streams from their listeners' cursors, holding hints until it is done. */
   readBack(keys: string[]): Promise<void> {
     this.#held ??= [];
-    const run = this.#reading.then(() => this.#read(keys)).catch((err) =>
-      log.error("relay: reading replies failed", { error: String(err) })
-    ).finally(() => {
-      if (this.#reading !== run) return;
-      const held = this.#held ?? [];
-      this.#held = null;
-      for (const hint of held) this.#apply(hint);
-    });
+    const next = this.#nextRead;
+    if (next) {
+      // Sockets opening together share one XREAD.
+      for (const key of keys) next.keys.add(key);
+      return this.#reading;
+    }
+    const batch = { keys: new Set(keys) };
+    this.#nextRead = batch;
+    const run = this.#reading.then(() => {
+      if (this.#nextRead === batch) this.#nextRead = null;
+      return this.#read([...batch.keys]);
+    }).catch((err) => log.error("relay: reading replies failed", { error: String(err) })).finally(
+      () => {
+        if (this.#reading !== run) return;
+        const held = this.#held ?? [];
+        this.#held = null;
+        for (const hint of held) this.#apply(hint);
+      },
+    );
     this.#reading = run;
     return run;
   }

@@ -40,17 +40,35 @@ export async function touchSession(
   token: string,
   ttl: number,
 ): Promise<Session | null> {
+  return (await touch(redis, token, ttl, false))?.session ?? null;
+}
+
+/**
+ * touchSession for a chat socket, also answering the id of the session's last reply event ("0-0"
+ * when none), where the socket starts relaying: read in the same request.
+ */
+export async function touchSessionForChat(
+  redis: Redis,
+  token: string,
+  ttl: number,
+): Promise<(Session & { lastEvent: string }) | null> {
+  const touched = await touch(redis, token, ttl, true);
+  return touched && { ...touched.session, lastEvent: touched.lastEvent };
+}
+
+async function touch(redis: Redis, token: string, ttl: number, withLastEvent: boolean) {
   if (!isWellFormedToken(token)) return null;
   const p = redis.pipeline();
   p.hmget(sessionKeys(token).session, "name", "session_start");
+  if (withLastEvent) p.xrevrange(sessionKeys(token).replies, "+", "-", 1);
   for (const key of sessionKeyList(token)) p.expire(key, ttl);
-  // Raw replies (automaticDeserialization is off): HMGET answers [name, session_start].
-  const [[name, session_start]] = await p.exec<[[string | null, string | null], ...number[]]>();
+  // Raw replies (automaticDeserialization is off): HMGET answers [name, session_start], XREVRANGE
+  // [[id, fields]] (or nothing).
+  const [[name, session_start], last] = await p.exec<
+    [[string | null, string | null], unknown, ...unknown[]]
+  >();
   if (!name || !session_start) return null;
-  return {
-    token,
-    name,
-    session_start,
-    expires_at: expiresAt(ttl),
-  };
+  const session: Session = { token, name, session_start, expires_at: expiresAt(ttl) };
+  const newest = withLastEvent ? (last as [string, string[]][] | null)?.[0]?.[0] : undefined;
+  return { session, lastEvent: newest ?? "0-0" };
 }

@@ -1,10 +1,9 @@
 // WS /api/chat?token=: checks the Origin, authenticates, then hands the socket to a ChatConnection.
 import type { Context } from "hono";
-import { sessionKeys } from "../../lib/redis/keys.ts";
 import { ChatConnection } from "../../lib/server/chat_connection.ts";
 import { SOCKET_IDLE_TIMEOUT_S } from "../../lib/server/limits.ts";
 import type { AppEnv } from "../../lib/server/services.ts";
-import { touchSession } from "../../lib/server/session.ts";
+import { touchSessionForChat } from "../../lib/server/session.ts";
 import { apiError } from "../_errors.ts";
 
 /**
@@ -32,7 +31,11 @@ export async function handler(c: Context<AppEnv>) {
     return apiError(c, 403, "forbidden_origin", "This page may not open a chat here.");
   }
   const token = c.req.query("token");
-  const session = token ? await touchSession(redis, token, config.SESSION_TTL_SECONDS) : null;
+  // Replies written before this socket opened were either seen or are fetched with `resume`: it
+  // starts after the session's last event.
+  const session = token
+    ? await touchSessionForChat(redis, token, config.SESSION_TTL_SECONDS)
+    : null;
   const { socket, response } = Deno.upgradeWebSocket(c.req.raw, {
     idleTimeout: SOCKET_IDLE_TIMEOUT_S,
   });
@@ -42,18 +45,10 @@ export async function handler(c: Context<AppEnv>) {
       socket.close(1008, token ? "session_expired: unknown or expired token" : "missing token");
     return response;
   }
-  // Replies written before this socket opened were either seen or are fetched with `resume`.
-  const last = await redis.xrevrange(
-    sessionKeys(session.token).replies,
-    "+",
-    "-",
-    1,
-  ) as unknown as [string, string[]][];
-  const cursor = last?.[0]?.[0] ?? "0-0";
   new ChatConnection(
     socket,
     session.token,
-    cursor,
+    session.lastEvent,
     c.var.deps,
     c.var.log,
     c.var.requestId,

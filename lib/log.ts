@@ -92,22 +92,29 @@ export function configureLogging(opts: LogOptions, base: Fields = {}): Logger {
   return root;
 }
 
+/**
+ * A logger whose lines carry `fields`, written by the process's logger of the moment (so children
+ * made before configureLogging() still follow it). A class: every request and every open socket
+ * holds one, and a set of closures per child cost each of them half a kilobyte.
+ */
+class Child implements Logger {
+  constructor(private readonly fields: Fields) {}
+  debug(msg: string, extra?: Fields): void {
+    root.debug(msg, { ...this.fields, ...extra });
+  }
+  info(msg: string, extra?: Fields): void {
+    root.info(msg, { ...this.fields, ...extra });
+  }
+  warn(msg: string, extra?: Fields): void {
+    root.warn(msg, { ...this.fields, ...extra });
+  }
+  error(msg: string, extra?: Fields): void {
+    root.error(msg, { ...this.fields, ...extra });
+  }
+  child(more: Fields): Logger {
+    return new Child({ ...this.fields, ...more });
+  }
+}
+
 /** The process's logger (configured by its entry point). */
-export const log: Logger = {
-  debug: (m, f) => root.debug(m, f),
-  info: (m, f) => root.info(m, f),
-  warn: (m, f) => root.warn(m, f),
-  error: (m, f) => root.error(m, f),
-  child: (f) => {
-    // Resolved per call, so children made before configureLogging() still follow it.
-    const lazy = (level: Level) => (m: string, extra?: Fields) =>
-      root[level](m, { ...f, ...extra });
-    return {
-      debug: lazy("debug"),
-      info: lazy("info"),
-      warn: lazy("warn"),
-      error: lazy("error"),
-      child: (more) => log.child({ ...f, ...more }),
-    };
-  },
-};
+export const log: Logger = new Child({});

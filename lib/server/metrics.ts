@@ -89,53 +89,73 @@ export function createServerMetrics(): ServerMetrics {
       duration.observe(l, seconds);
     },
     connection(log) {
-      const running = new Map<string, { acked: number; firstDelta?: number }>();
-      let open = false;
-      return {
-        opened() {
-          if (!open) sockets.inc();
-          open = true;
-        },
-        closed() {
-          if (open) sockets.dec();
-          open = false;
-          running.clear();
-        },
-        acked(turn) {
-          running.set(turn, { acked: performance.now() });
-        },
-        delivered(entry) {
-          const turn = running.get(entry.id);
-          if (!turn) return;
-          const seconds = (performance.now() - turn.acked) / 1000;
-          if (entry.type === "delta") {
-            if (turn.firstDelta === undefined) {
-              turn.firstDelta = seconds;
-              firstDelta.observe(seconds);
-            }
-            return;
-          }
-          // Other events of the turn (its `user` echo) neither start nor end it.
-          if (entry.type !== "done" && entry.type !== "error") return;
-          running.delete(entry.id);
-          const outcome = entry.type === "done"
-            ? (entry.stopped === "1" ? "stopped" : "done")
-            : (entry.code || "error");
-          turns.inc({ outcome });
-          done.observe(seconds);
-          log.info("turn done", {
-            turn: entry.id,
-            outcome,
-            ms: Math.round(seconds * 1000),
-            first_delta_ms: turn.firstDelta === undefined
-              ? undefined
-              : Math.round(turn.firstDelta * 1000),
-          });
-        },
-        refused(code) {
-          if (REFUSALS.has(code)) turns.inc({ outcome: code });
-        },
-      };
+      return new SocketMetrics({ sockets, turns, firstDelta, done }, log);
     },
   };
+}
+
+interface TurnInstruments {
+  sockets: prom.Gauge;
+  turns: prom.Counter<"outcome">;
+  firstDelta: prom.Histogram;
+  done: prom.Histogram;
+}
+
+/**
+ * One socket's hooks. A class, and its map made on the first turn, because every open socket has
+ * one: an object of closures cost each idle socket half a kilobyte.
+ */
+class SocketMetrics implements ConnectionMetrics {
+  #running: Map<string, { acked: number; firstDelta?: number }> | null = null;
+  #open = false;
+
+  constructor(private readonly m: TurnInstruments, private readonly log: Logger) {}
+
+  opened(): void {
+    if (!this.#open) this.m.sockets.inc();
+    this.#open = true;
+  }
+
+  closed(): void {
+    if (this.#open) this.m.sockets.dec();
+    this.#open = false;
+    this.#running = null;
+  }
+
+  acked(turn: string): void {
+    (this.#running ??= new Map()).set(turn, { acked: performance.now() });
+  }
+
+  delivered(entry: { type: string; id: string; stopped?: string; code?: string }): void {
+    const turn = this.#running?.get(entry.id);
+    if (!turn) return;
+    const seconds = (performance.now() - turn.acked) / 1000;
+    if (entry.type === "delta") {
+      if (turn.firstDelta === undefined) {
+        turn.firstDelta = seconds;
+        this.m.firstDelta.observe(seconds);
+      }
+      return;
+    }
+    // Other events of the turn (its `user` echo) neither start nor end it.
+    if (entry.type !== "done" && entry.type !== "error") return;
+    this.#running!.delete(entry.id);
+    const outcome = entry.type === "done"
+      ? (entry.stopped === "1" ? "stopped" : "done")
+      : (entry.code || "error");
+    this.m.turns.inc({ outcome });
+    this.m.done.observe(seconds);
+    this.log.info("turn done", {
+      turn: entry.id,
+      outcome,
+      ms: Math.round(seconds * 1000),
+      first_delta_ms: turn.firstDelta === undefined
+        ? undefined
+        : Math.round(turn.firstDelta * 1000),
+    });
+  }
+
+  refused(code: string): void {
+    if (REFUSALS.has(code)) this.m.turns.inc({ outcome: code });
+  }
 }

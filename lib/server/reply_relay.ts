@@ -80,6 +80,14 @@ export class ReplyRelay {
   async add(listener: ReplyListener): Promise<string[]> {
     if (!this.#byKey.has(listener.key)) this.#byKey.set(listener.key, new Set());
     this.#byKey.get(listener.key)!.add(listener);
+    // Queued before anything is awaited, so a release for this socket can only come after it.
+    const held = this.#holds.run(() =>
+      this.#scripts.runDetailed(HOLD_SESSION, [listener.sessionKey, listener.turnsKey], [
+        this.serverId,
+        "add",
+      ])
+    );
+    held.catch(() => {}); // handled below, once the hint id is known
     const hint = this.#hintOf.get(listener.key) ?? await streamHintId(listener.key);
     if (this.#byKey.has(listener.key)) {
       this.#byHint.set(hint, listener.key);
@@ -88,12 +96,7 @@ export class ReplyRelay {
     this.#ensureRunning();
     let running: string[] = [];
     try {
-      const { detail } = await this.#holds.run(() =>
-        this.#scripts.runDetailed(HOLD_SESSION, [listener.sessionKey, listener.turnsKey], [
-          this.serverId,
-          "add",
-        ])
-      );
+      const { detail } = await held;
       running = detail ? detail.split(" ") : [];
     } catch (err) {
       log.warn("relay: registering a socket failed", { error: String(err) });
@@ -114,7 +117,7 @@ export class ReplyRelay {
     this.#byKey.delete(listener.key);
     this.#byHint.delete(this.#hintOf.get(listener.key) ?? "");
     this.#hintOf.delete(listener.key);
-    this.#hold(listener, "remove").catch(() => {});
+    this.#release(listener).catch(() => {});
     if (!this.#byKey.size) this.#stop();
   }
 
@@ -128,16 +131,19 @@ export class ReplyRelay {
     this.#stop();
     for (const [key, set] of this.#byKey) {
       const listener = [...set][0];
-      if (listener) this.#hold(listener, "remove").catch(() => {});
+      if (listener) this.#release(listener).catch(() => {});
       this.#byKey.delete(key);
     }
   }
 
-  #hold(listener: ReplyListener, how: "add" | "remove") {
-    return this.#scripts.run(HOLD_SESSION, [listener.sessionKey, listener.turnsKey], [
-      this.serverId,
-      how,
-    ]);
+  /** Letting go goes through the same bursts as registering, so it never overtakes one. */
+  #release(listener: ReplyListener) {
+    return this.#holds.run(() =>
+      this.#scripts.run(HOLD_SESSION, [listener.sessionKey, listener.turnsKey], [
+        this.serverId,
+        "remove",
+      ])
+    );
   }
 
   /** Reads the given streams from their listeners' cursors, holding hints until it is done. */

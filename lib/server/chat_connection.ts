@@ -10,6 +10,7 @@ import { MAX_FRAME_BYTES } from "./limits.ts";
 import type { ReplyListener } from "./reply_relay.ts";
 import type { Deps } from "./services.ts";
 import { TurnWatch } from "./turn_watch.ts";
+import { keepAlive, type KeptAlive } from "./keep_alive.ts";
 import { USER_MESSAGES } from "./user_messages.ts";
 import { acceptTurnFrame, type TurnSink } from "./turn_frames.ts";
 
@@ -24,17 +25,16 @@ const ORPHAN_MARGIN_MS = 3000;
  */
 export const keepAliveMs = (ttlSeconds: number): number => Math.min(60_000, ttlSeconds * 1000 / 3);
 
-export class ChatConnection implements ReplyListener {
+export class ChatConnection implements ReplyListener, KeptAlive {
   readonly key: string;
-  readonly sessionKey: string;
-  readonly turnsKey: string;
   #fastUntil = 0;
-  #queue: Promise<void> = Promise.resolve();
+  #queue: Promise<void> | undefined;
   /** The last event this socket delivered: where to fall back to if a resume cursor fails. */
   #delivered: string;
-  readonly #watch: TurnWatch;
+  /** Made for the first turn this socket waits on: most sockets never wait on one. */
+  #turns: TurnWatch | null = null;
+  #gone = false;
   readonly #metrics: ConnectionMetrics;
-  #keepAlive: ReturnType<typeof setInterval> | undefined;
   /** Reply events that arrive while a turn is being accepted wait for its ack (sent first). */
   #held: ServerFrame[] | null = null;
 
@@ -50,35 +50,29 @@ export class ChatConnection implements ReplyListener {
     private userName = "",
   ) {
     this.key = sessionKeys(token).replies;
-    this.sessionKey = sessionKeys(token).session;
-    this.turnsKey = sessionKeys(token).turns;
     this.#delivered = cursor;
     this.#metrics = deps.metrics.connection(log);
-    this.#watch = new TurnWatch(
-      (turn, mode) => this.#endAbandoned(turn, mode),
-      deps.config.WORKER_CLAIM_IDLE_MS + ORPHAN_MARGIN_MS,
-      undefined,
-      (err, turn) => log.warn("ending an abandoned turn failed", { turn, error: String(err) }),
-    );
-    socket.onopen = () => {
-      this.#metrics.opened();
-      // Turns queued before this socket opened (a reload, another tab) are watched too.
-      deps.relay.add(this).then(
-        (running) => running.forEach((turn) => this.#watch.expect(turn)),
-        (err) => log.error("relay: adding a socket failed", { error: String(err) }),
-      );
-      this.#keepAlive = setInterval(
-        () => this.#touch(),
-        keepAliveMs(deps.config.SESSION_TTL_SECONDS),
-      );
-    };
-    socket.onmessage = (e) => this.#onFrame(e.data);
-    socket.onclose = () => this.#closed();
-    socket.onerror = () => this.#closed();
+    // The connection is the socket's listener object (handleEvent): no closures per socket.
+    for (const type of ["open", "message", "close", "error"]) socket.addEventListener(type, this);
+  }
+
+  // Read only when (un)registering with the relay: not worth two strings per idle socket.
+  get sessionKey(): string {
+    return sessionKeys(this.token).session;
+  }
+
+  get turnsKey(): string {
+    return sessionKeys(this.token).turns;
+  }
+
+  handleEvent(e: Event): void {
+    if (e.type === "open") this.#opened();
+    else if (e.type === "message") this.#onFrame((e as MessageEvent).data);
+    else this.#closed();
   }
 
   expecting(): boolean {
-    return this.#watch.watching > 0 || Date.now() < this.#fastUntil;
+    return (this.#turns?.watching ?? 0) > 0 || Date.now() < this.#fastUntil;
   }
 
   deliver(event: string, fields: Record<string, string>): void {
@@ -87,8 +81,8 @@ export class ChatConnection implements ReplyListener {
     if (!entry) return;
     this.#metrics.delivered(entry);
     // A turn queued from another tab is this socket's to watch too.
-    if (entry.type === "delta" || entry.type === "user") this.#watch.expect(entry.id);
-    else if (entry.type === "done" || entry.type === "error") this.#watch.settled(entry.id);
+    if (entry.type === "delta" || entry.type === "user") this.#watch()?.expect(entry.id);
+    else if (entry.type === "done" || entry.type === "error") this.#turns?.settled(entry.id);
     const frame = { ...toReplyEvent(entry), event } as ServerFrame;
     if (this.#held) this.#held.push(frame);
     else this.#send(frame);
@@ -100,12 +94,46 @@ export class ChatConnection implements ReplyListener {
     this.#error("invalid_frame", "That resume position is unknown; replaying from the last event.");
   }
 
+  /** Keeps the session alive while the socket is open (see keepAliveMs). */
+  async touch(): Promise<void> {
+    try {
+      if (await this.deps.conversations.touch(this.token) === "session_gone") {
+        this.#error("session_expired", USER_MESSAGES.expired);
+        this.socket.close(1008, "session_expired");
+      }
+    } catch (err) {
+      this.log.warn("keeping the session alive failed", { error: String(err) });
+    }
+  }
+
+  #opened(): void {
+    this.#metrics.opened();
+    // Turns queued before this socket opened (a reload, another tab) are watched too.
+    this.deps.relay.add(this).then(
+      (running) => running.forEach((turn) => this.#watch()?.expect(turn)),
+      (err) => this.log.error("relay: adding a socket failed", { error: String(err) }),
+    );
+    keepAlive(keepAliveMs(this.deps.config.SESSION_TTL_SECONDS)).add(this);
+  }
+
   #closed(): void {
-    clearInterval(this.#keepAlive);
-    this.#keepAlive = undefined;
+    this.#gone = true;
+    keepAlive(keepAliveMs(this.deps.config.SESSION_TTL_SECONDS)).delete(this);
     this.#metrics.closed();
     this.deps.relay.remove(this);
-    this.#watch.close();
+    this.#turns?.close();
+  }
+
+  /** The socket's turn watch, made on first use; null once the socket closed without one. */
+  #watch(): TurnWatch | null {
+    if (this.#turns || this.#gone) return this.#turns;
+    this.#turns = new TurnWatch(
+      (turn, mode) => this.#endAbandoned(turn, mode),
+      this.deps.config.WORKER_CLAIM_IDLE_MS + ORPHAN_MARGIN_MS,
+      undefined,
+      (err, turn) => this.log.warn("ending an abandoned turn failed", { turn, error: String(err) }),
+    );
+    return this.#turns;
   }
 
   async #endAbandoned(turn: string, mode: "stop" | "orphan") {
@@ -137,29 +165,21 @@ export class ChatConnection implements ReplyListener {
     });
   }
 
-  async #touch(): Promise<void> {
-    try {
-      if (await this.deps.conversations.touch(this.token) === "session_gone") {
-        this.#error("session_expired", USER_MESSAGES.expired);
+  /** What accepting a turn tells this socket (made per turn frame, not kept per socket). */
+  #sink(): TurnSink {
+    return {
+      error: (code, message, id, conversation) => this.#error(code, message, id, conversation),
+      ack: (id, conversation) => this.#send({ type: "ack", id, conversation }),
+      queued: (id) => {
+        this.#watch()?.expect(id);
+        this.#metrics.acked(id);
+      },
+      expired: (id) => {
+        this.#error("session_expired", USER_MESSAGES.expired, id);
         this.socket.close(1008, "session_expired");
-      }
-    } catch (err) {
-      this.log.warn("keeping the session alive failed", { error: String(err) });
-    }
+      },
+    };
   }
-
-  readonly #sink: TurnSink = {
-    error: (code, message, id, conversation) => this.#error(code, message, id, conversation),
-    ack: (id, conversation) => this.#send({ type: "ack", id, conversation }),
-    queued: (id) => {
-      this.#watch.expect(id);
-      this.#metrics.acked(id);
-    },
-    expired: (id) => {
-      this.#error("session_expired", USER_MESSAGES.expired, id);
-      this.socket.close(1008, "session_expired");
-    },
-  };
 
   #onFrame(data: unknown): void {
     if (typeof data !== "string") {
@@ -171,7 +191,7 @@ export class ChatConnection implements ReplyListener {
       return;
     }
     // One frame at a time, so acks and errors come back in the order frames were sent.
-    this.#queue = this.#queue.then(() => this.#handle(data)).catch((err) => {
+    this.#queue = (this.#queue ?? Promise.resolve()).then(() => this.#handle(data)).catch((err) => {
       this.log.error("handling a frame failed", { error: String(err) });
       this.#error("internal_error", USER_MESSAGES.internal);
     });
@@ -194,7 +214,7 @@ export class ChatConnection implements ReplyListener {
           userName,
           deps,
           log,
-          sink: this.#sink,
+          sink: this.#sink(),
         });
       } catch (err) {
         // Name the turn, so the client can offer a retry instead of waiting for a reply.
@@ -212,7 +232,7 @@ export class ChatConnection implements ReplyListener {
         this.#error("invalid_frame", "No reply is in progress for that message.", f.id);
         return;
       }
-      this.#watch.stopped(f.id);
+      this.#watch()?.stopped(f.id);
       return;
     }
     if (!isStreamId(f.after) && f.after !== "0") {

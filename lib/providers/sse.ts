@@ -1,46 +1,6 @@
 // Streaming-HTTP plumbing shared by the remote providers: a server-sent-events reader and turning
 // a failed response into a readable message.
-
-/** Bytes a byte stream is read into at a time (the buffer is reused from read to read). */
-const READ_BYTES = 16 * 1024;
-
-/**
- * The stream's chunks, each valid only until the next is asked for. A byte stream (every fetch
- * body) is read into one reused buffer: its default reader allocates a fresh 64 KiB buffer per
- * read, and with a model sending one small event per token that allocation (and collecting it)
- * was most of a worker's CPU time.
- */
-async function* chunksOf(body: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
-  let byob: ReadableStreamBYOBReader | null = null;
-  try {
-    byob = body.getReader({ mode: "byob" });
-  } catch {
-    // Not a byte stream (a stream a test or a wrapper built): read it as it comes.
-  }
-  if (!byob) {
-    const reader = body.getReader();
-    try {
-      while (true) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        yield value;
-      }
-    } finally {
-      await reader.cancel().catch(() => {});
-    }
-  }
-  let buffer = new ArrayBuffer(READ_BYTES);
-  try {
-    while (true) {
-      const { value, done } = await byob.read(new Uint8Array(buffer));
-      if (done || !value) return;
-      buffer = value.buffer as ArrayBuffer;
-      yield value;
-    }
-  } finally {
-    await byob.cancel().catch(() => {});
-  }
-}
+import { byteChunks } from "../byte_chunks.ts";
 
 /**
  * Yields the `data` of each server-sent event in `body` (multi-line data joined with "\n").
@@ -57,7 +17,7 @@ export async function* sseData(
   let buffer = "";
   let data: string[] = [];
   let hasData = false;
-  for await (const chunk of chunksOf(body)) {
+  for await (const chunk of byteChunks(body)) {
     onBytes?.();
     buffer += decoder.decode(chunk, { stream: true });
     let from = 0;

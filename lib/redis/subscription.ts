@@ -3,6 +3,7 @@
 // never tells its caller that the stream ended, and a subscription that silently died would turn
 // every push into a wait for the fallback read; this one reconnects with backoff and calls
 // `ready` on every (re)subscribe, so callers catch up on what a gap may have swallowed.
+import { byteChunks } from "../byte_chunks.ts";
 import type { RedisEndpoint } from "./client.ts";
 import { parseWake } from "./reply_hint.ts";
 
@@ -75,7 +76,8 @@ export class Subscription {
       this.#lastSeen = Date.now();
       const decoder = new TextDecoder();
       let buffer = "";
-      for await (const chunk of res.body) {
+      // One read per hint under load: read into one reused buffer (see byteChunks).
+      for await (const chunk of byteChunks(res.body)) {
         this.#lastSeen = Date.now();
         buffer += decoder.decode(chunk, { stream: true });
         let end: number;

@@ -61,11 +61,15 @@ async function collect(stream: ReadableStream<Uint8Array>, captured: string[], e
   }
 }
 
+/** Flags for one kind of process: STACK_DENO_ARGS_main_ts="--cpu-prof" profiles the web server. */
+const profiling = (script: string) =>
+  Deno.env.get(`STACK_DENO_ARGS_${script.replace(/\W/g, "_")}`)?.split(" ") ?? [];
+
 /** Starts a process of the product; what it prints goes to `captured` (and stderr with STACK_LOG=1). */
 function spawn(script: string, env: Record<string, string>, captured: string[]): Proc {
   const verbose = Deno.env.get("STACK_LOG") === "1";
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", script],
+    args: ["run", "-A", "--quiet", ...profiling(script), script],
     cwd: ROOT,
     env: { NO_COLOR: "1", LOG_FORMAT: "json", ...env },
     stdin: "null",

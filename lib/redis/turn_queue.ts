@@ -21,6 +21,7 @@ import {
   type TurnRequest,
 } from "./turn_request.ts";
 import { ScriptRunner } from "./script_runner.ts";
+import { announcement, type WorkerStatus } from "./worker_registry.ts";
 import { ACCEPT_TURN, APPEND_DELTA, END_ABANDONED, FINISH_TURN, REQUEST_STOP } from "./scripts.ts";
 import { HEARTBEAT, TAKE_TURNS, TRIM_REQUESTS } from "./worker_scripts.ts";
 import { conversationRange, readMember } from "./message_members.ts";
@@ -143,11 +144,11 @@ export class TurnQueue {
   async poll(consumer: string, opts: {
     count: number;
     claimIdleMs?: number;
-    announce?: string;
+    announce?: WorkerStatus;
     heartbeat?: boolean;
   }): Promise<{ claimed: QueuedTurn[]; fresh: QueuedTurn[] }> {
     const p = this.redis.pipeline();
-    if (opts.announce) p.hset(WORKERS_HASH, { [consumer]: opts.announce });
+    if (opts.announce) p.hset(WORKERS_HASH, announcement(consumer, opts.announce));
     if (opts.heartbeat) p.publish(WAKE_CHANNEL, "hb");
     if (opts.claimIdleMs !== undefined) {
       p.xautoclaim(REQUESTS_STREAM, WORKER_GROUP, consumer, opts.claimIdleMs, "0-0", {

@@ -17,8 +17,13 @@ export interface WorkerStatus {
 /** Workers announce this often (with the intake tick); an announcement lasts three periods. */
 export const ANNOUNCE_EVERY_MS = 15_000;
 
+/** A worker's announcement as its WORKERS_HASH field (written alone, or with the intake's tick). */
+export const announcement = (consumer: string, status: WorkerStatus): Record<string, string> => ({
+  [consumer]: JSON.stringify(status),
+});
+
 export async function announce(redis: Redis, consumer: string, status: WorkerStatus) {
-  await redis.hset(WORKERS_HASH, { [consumer]: JSON.stringify(status) });
+  await redis.hset(WORKERS_HASH, announcement(consumer, status));
 }
 
 export async function withdraw(redis: Redis, consumer: string) {

@@ -3,6 +3,7 @@
 // worker's announcement and heartbeat, all in one request.
 import { Waker } from "./waker.ts";
 import type { QueuedTurn, TurnQueue } from "../redis/turn_queue.ts";
+import type { WorkerStatus } from "../redis/worker_registry.ts";
 import type { Message } from "../contract/frames.ts";
 
 /** The session and conversation a push names: its turn's history comes with the read. */
@@ -30,7 +31,7 @@ export interface IntakeOptions {
   /** Turns this worker may take now (0 while busy or while its model cannot serve). */
   free(): number;
   /** The worker's announcement, sent with the tick when due. */
-  announcement(): string;
+  announcement(): WorkerStatus;
   /** `history`: the turn's conversation, when it came with the read. */
   take(turn: QueuedTurn, claimed: boolean, history?: Message[]): void;
   log(line: string): void;

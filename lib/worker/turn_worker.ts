@@ -113,7 +113,7 @@ export class TurnWorker {
       heartbeatEveryMs: HEARTBEAT_EVERY_MS,
       // A worker that cannot answer takes no turns: the ones that can, or a later self, will.
       free: () => this.#modelReady && !this.#stopping ? concurrency - this.#running.size : 0,
-      announcement: () => JSON.stringify(this.#status()),
+      announcement: () => this.#status(),
       take: (turn, claimed, history) => this.#handle(turn, claimed, history),
       log: (line) => this.#log(line),
     }, this.#deps.wakeups);

@@ -78,16 +78,6 @@ export class TurnQueue {
     return await this.#scripts.run(REQUEST_STOP, sessionKeyList(token), [turnId]) === "stopping";
   }
 
-  /** Turns of the session still waiting for their reply (queued or streaming). */
-  async runningTurns(token: string): Promise<string[]> {
-    const raw = await this.redis.hgetall(sessionKeys(token).turns) as unknown as string[] | null;
-    const out: string[] = [];
-    for (let i = 0; raw && i + 1 < raw.length; i += 2) {
-      if (!raw[i].includes(":") && raw[i + 1] === "queued") out.push(raw[i]);
-    }
-    return out;
-  }
-
   /**
    * Ends a turn no worker will finish (see END_ABANDONED): `stop` after a Stop the worker did not
    * honour in time, `orphan` when its worker is gone. What the user saw is kept.

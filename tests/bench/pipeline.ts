@@ -7,6 +7,8 @@ import { RespConnection } from "../../dev/resp.ts";
 import { loadConfig } from "../../lib/config.ts";
 import { createOpenAIProvider } from "../../lib/providers/openai.ts";
 import { ChatClient, newSession, type Stack, startStack } from "../support/stack.ts";
+import { startModelServerProcess } from "../fixtures/model_server_process.ts";
+import type { OpenAIServerOptions } from "../fixtures/model_servers.ts";
 
 const FIRST_TOKEN_MS = 200;
 const COLD_SAMPLES = Number(Deno.env.get("BENCH_COLD_SAMPLES") ?? 5);
@@ -34,8 +36,8 @@ async function turn(client: ChatClient, content: string): Promise<[number, numbe
  * own provider code: fetch and SSE parsing): the fake server's 200 ms timer plus its HTTP. "Added"
  * is what the pipeline takes beyond this median.
  */
-async function modelOwn(stack: Stack): Promise<number> {
-  const provider = createOpenAIProvider(loadConfig({ OPENAI_BASE_URL: stack.model!.url }));
+async function modelOwn(url: string): Promise<number> {
+  const provider = createOpenAIProvider(loadConfig({ OPENAI_BASE_URL: url }));
   const samples: number[] = [];
   for (let i = 0; i < 30; i++) {
     const t0 = performance.now();
@@ -51,6 +53,24 @@ async function modelOwn(stack: Stack): Promise<number> {
 }
 
 let own = FIRST_TOKEN_MS;
+
+/** A stack whose model server runs in its own process, as a real model does. */
+async function stackWithModel(model: OpenAIServerOptions, env: Record<string, string>) {
+  const server = await startModelServerProcess(model);
+  const stack = await startStack({
+    modelEnv: { MODEL_PROVIDER: "openai", OPENAI_BASE_URL: server.url, OPENAI_MODEL: "local" },
+    env,
+  }).catch(async (err) => {
+    await server.close();
+    throw err;
+  });
+  const stop = stack.stop;
+  stack.stop = async () => {
+    await stop();
+    await server.close();
+  };
+  return { stack, modelUrl: server.url };
+}
 
 async function sessions(stack: Stack, n: number, turns: number): Promise<number[]> {
   const clients = await Promise.all(
@@ -76,13 +96,12 @@ async function redisCommands(stack: Stack): Promise<number> {
 }
 
 async function latency() {
-  const stack = await startStack({
+  const { stack, modelUrl } = await stackWithModel({
     reply: "one two three four five six seven eight nine ten",
     firstTokenDelayMs: FIRST_TOKEN_MS,
-    env: { RATE_LIMIT_PER_MINUTE: "1000000", WORKER_CLAIM_IDLE_MS: "15000" },
-  });
+  }, { RATE_LIMIT_PER_MINUTE: "1000000", WORKER_CLAIM_IDLE_MS: "15000" });
   try {
-    own = await modelOwn(stack);
+    own = await modelOwn(modelUrl);
     console.log(`the model's own first token, called directly: median ${ms(own)}`);
     const client = await ChatClient.connect(stack.baseUrl, await newSession(stack.baseUrl));
     await turn(client, "warm up");
@@ -133,11 +152,10 @@ async function latency() {
 
 async function throughput() {
   const words = Array.from({ length: 2000 }, (_, i) => ` t${i}`).join("");
-  const stack = await startStack({
-    reply: words,
-    tokenDelayMs: 0,
-    env: { RATE_LIMIT_PER_MINUTE: "1000000", MAX_NEW_TOKENS: "4000" },
-  });
+  const { stack } = await stackWithModel(
+    { reply: words, tokenDelayMs: 0 },
+    { RATE_LIMIT_PER_MINUTE: "1000000", MAX_NEW_TOKENS: "4000" },
+  );
   try {
     for (const n of [1, 20]) {
       const clients = await Promise.all(

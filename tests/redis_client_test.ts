@@ -2,6 +2,8 @@
 // not stall a caller for longer than the timeout, and every request is reported once.
 import assert from "node:assert/strict";
 import { createRedis } from "../lib/redis/client.ts";
+import { startBridge } from "../dev/bridge.ts";
+import { startRedisServer } from "../dev/redis_server.ts";
 
 /** An HTTP server that accepts requests and never answers them (a hung Upstash or bridge). */
 function silentServer() {
@@ -57,5 +59,22 @@ Deno.test("the observer sees each answered request with its command name", async
     assert.equal(seen[0][0], "ping");
   } finally {
     await server.shutdown();
+  }
+});
+
+Deno.test("replies come back as exact text without base64 (emoji, CJK, combining marks, controls)", async () => {
+  const server = await startRedisServer();
+  const bridge = await startBridge({ redisPort: server.port, token: "t" });
+  try {
+    const redis = createRedis({ url: bridge.url, token: "t" });
+    const text = 'héllo 🙂 日本語 e\u0301 \u0000\u001f "quoted" \\ back\nline';
+    await redis.set("k", text);
+    assert.equal(await redis.get("k"), text);
+    await redis.xadd("s", "*", { text });
+    const [[, fields]] = await redis.xrange("s", "-", "+") as unknown as [string, string[]][];
+    assert.deepEqual(fields, ["text", text]);
+  } finally {
+    await bridge.close();
+    await server.stop();
   }
 });

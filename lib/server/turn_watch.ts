@@ -11,6 +11,8 @@ export const STOP_GRACE_MS = 1500;
 
 export class TurnWatch {
   readonly #timers = new Map<string, ReturnType<typeof setTimeout>>();
+  /** When each turn last showed progress: a delta only notes the time (no timer re-armed). */
+  readonly #lastSeen = new Map<string, number>();
   readonly #stopping = new Set<string>();
   #closed = false;
 
@@ -25,7 +27,8 @@ export class TurnWatch {
   /** A turn this socket waits on; also any sign of progress on it (restarts the clock). */
   expect(turn: string): void {
     if (this.#stopping.has(turn)) return;
-    this.#arm(turn, "orphan", this.orphanAfterMs);
+    this.#lastSeen.set(turn, Date.now());
+    if (!this.#timers.has(turn)) this.#arm(turn, "orphan", this.orphanAfterMs);
   }
 
   /** The user asked to stop the turn: it ends within the grace period, worker or not. */
@@ -38,6 +41,7 @@ export class TurnWatch {
   settled(turn: string): void {
     clearTimeout(this.#timers.get(turn));
     this.#timers.delete(turn);
+    this.#lastSeen.delete(turn);
     this.#stopping.delete(turn);
   }
 
@@ -49,6 +53,7 @@ export class TurnWatch {
     this.#closed = true;
     for (const timer of this.#timers.values()) clearTimeout(timer);
     this.#timers.clear();
+    this.#lastSeen.clear();
   }
 
   #arm(turn: string, mode: EndMode, ms: number): void {
@@ -58,6 +63,10 @@ export class TurnWatch {
   }
 
   async #fire(turn: string, mode: EndMode): Promise<void> {
+    if (mode === "orphan") {
+      const quiet = Date.now() - (this.#lastSeen.get(turn) ?? 0);
+      if (quiet < this.orphanAfterMs) return this.#arm(turn, "orphan", this.orphanAfterMs - quiet);
+    }
     let outcome: AbandonOutcome | "error";
     try {
       outcome = await this.end(turn, mode);

@@ -10,6 +10,9 @@ Deno.test("event ids compare numerically, part by part", () => {
   assert.equal(compareStreamIds("999-0", "1000-0"), -1); // a string compare would say 1
   assert.equal(compareStreamIds("5-3", "5-3"), 0);
   assert.equal(compareStreamIds("5", "5-0"), 0);
+  assert.equal(compareStreamIds("007-1", "7-1"), 0);
+  assert.equal(compareStreamIds("18446744073709551615-0", "18446744073709551614-9"), 1);
+  assert.equal(compareStreamIds("0-18446744073709551615", "1-0"), -1);
   assert.equal(isNewEvent("5-1", null), true);
   assert.equal(isNewEvent("5-1", "5-1"), false);
   assert.equal(isNewEvent("5-0", "5-1"), false);

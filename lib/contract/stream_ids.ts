@@ -15,12 +15,18 @@ export function isStreamId(id: string): boolean {
  * the islands use it too (to skip reply events they have already applied).
  */
 export function compareStreamIds(a: string, b: string): number {
-  const [am, as = "0"] = a.split("-");
-  const [bm, bs = "0"] = b.split("-");
-  for (const [x, y] of [[am, bm], [as, bs]]) {
-    if (!/^\d+$/.test(x) || !/^\d+$/.test(y)) return x < y ? -1 : x > y ? 1 : 0;
-    const nx = BigInt(x), ny = BigInt(y);
-    if (nx !== ny) return nx < ny ? -1 : 1;
-  }
-  return 0;
+  const ai = a.indexOf("-"), bi = b.indexOf("-");
+  return compareParts(ai < 0 ? a : a.slice(0, ai), bi < 0 ? b : b.slice(0, bi)) ||
+    compareParts(ai < 0 ? "0" : a.slice(ai + 1), bi < 0 ? "0" : b.slice(bi + 1));
+}
+
+const DIGITS = /^\d+$/;
+
+/** Decimal strings by value without BigInt (the relay compares ids per event); else as text. */
+function compareParts(x: string, y: string): number {
+  if (!DIGITS.test(x) || !DIGITS.test(y)) return x < y ? -1 : x > y ? 1 : 0;
+  x = x.replace(/^0+(?=\d)/, "");
+  y = y.replace(/^0+(?=\d)/, "");
+  if (x.length !== y.length) return x.length < y.length ? -1 : 1;
+  return x < y ? -1 : x > y ? 1 : 0;
 }

@@ -37,9 +37,9 @@ export class ReplyWriter {
 
   /**
    * Waits for writes in flight and hands over what is still pending instead of writing it (the
-   * caller sends it with the turn's ending: one request, not two). Null when nothing is pending.
+   * caller sends it with the turn's ending: one request, not two); undefined when nothing is.
    */
-  async takeRest(): Promise<{ text: string; offset: number } | null> {
+  async takeRest(): Promise<{ text: string; offset: number } | undefined> {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     while (this.#inFlight) {
@@ -47,7 +47,7 @@ export class ReplyWriter {
       clearTimeout(this.#timer);
       this.#timer = undefined;
     }
-    if (!this.#pending) return null;
+    if (!this.#pending) return undefined;
     const rest = { text: this.#pending, offset: this.#offset };
     this.#offset += this.#pending.length;
     this.#pending = "";

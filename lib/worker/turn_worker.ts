@@ -4,7 +4,7 @@
 import type { Message } from "../contract/frames.ts";
 import { ModelError, type ModelProvider, ModelUnavailableError } from "../providers/types.ts";
 import { log as processLog } from "../log.ts";
-import type { FinishOutcome, QueuedTurn, TurnQueue } from "../redis/turn_queue.ts";
+import type { AppendOutcome, FinishOutcome, QueuedTurn, TurnQueue } from "../redis/turn_queue.ts";
 import { ANNOUNCE_EVERY_MS, type WorkerStatus } from "../redis/worker_registry.ts";
 import {
   afterAppend,
@@ -241,13 +241,11 @@ export class TurnWorker {
     const history = prefetched ?? await this.#deps.history(turn.token, turn.conversation);
     const messages = turnMessages(history, turn.ask);
     let reply = "";
-    const writer = new ReplyWriter(
-      (text, offset) => queue.append(turn, text, offset),
-      (outcome) => {
-        const reason = afterAppend(outcome);
-        if (reason) abort.abort(reason);
-      },
-    );
+    const onAppend = (outcome: AppendOutcome) => {
+      const reason = afterAppend(outcome);
+      if (reason) abort.abort(reason);
+    };
+    const writer = new ReplyWriter((text, offset) => queue.append(turn, text, offset), onAppend);
     const asked = performance.now();
     const since = () => (performance.now() - asked) / 1000;
     let ended = false;
@@ -274,10 +272,8 @@ export class TurnWorker {
     if (ending.kind === "failed") throw new ModelError(ending.message);
     stats.outcome = ending.stopped ? "stopped" : "done";
     const rest = await writer.takeRest();
-    this.#recorded(
-      turn,
-      await queue.finishDone(this.consumer, turn, reply, ending.stopped, rest ?? undefined),
-    );
+    const outcome = await queue.finishDone(this.consumer, turn, reply, ending.stopped, rest);
+    this.#recorded(turn, outcome);
   }
 
   /** Anything but a commit means someone else decided the turn's fate first: worth a line. */

@@ -3,14 +3,28 @@
 import type { Redis } from "../redis/client.ts";
 import { type ModelAvailability, modelAvailability } from "../redis/worker_registry.ts";
 
-export function cachedAvailability(redis: Redis, maxAgeMs = 2000) {
+/**
+ * `availability(true)` may answer from a cache up to `maxStaleMs` old while it refreshes in the
+ * background: a turn after a pause then costs no extra round trip before it is queued (workers'
+ * announcements themselves last 45 s). Without it the answer is at most `maxAgeMs` old.
+ */
+export function cachedAvailability(redis: Redis, maxAgeMs = 2000, maxStaleMs = 30_000) {
   let cached: { at: number; value: Promise<ModelAvailability> } | null = null;
-  return (): Promise<ModelAvailability> => {
-    if (!cached || Date.now() - cached.at > maxAgeMs) {
-      const value = modelAvailability(redis);
-      cached = { at: Date.now(), value };
-      value.catch(() => cached = null);
+  let settled: { at: number; value: ModelAvailability } | null = null;
+  const refresh = () => {
+    const at = Date.now();
+    const value = modelAvailability(redis);
+    cached = { at, value };
+    value.then((v) => settled = { at, value: v }, () => cached = null);
+    return value;
+  };
+  return (allowStale = false): Promise<ModelAvailability> => {
+    const now = Date.now();
+    if (cached && now - cached.at <= maxAgeMs) return cached.value;
+    if (allowStale && settled && now - settled.at <= maxStaleMs) {
+      refresh().catch(() => {});
+      return Promise.resolve(settled.value);
     }
-    return cached.value;
+    return refresh();
   };
 }

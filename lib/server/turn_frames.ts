@@ -57,7 +57,7 @@ export async function acceptTurnFrame(
       );
     }
   }
-  const model = await availability();
+  const model = await availability(true);
   if (!model.available) {
     log.warn("turn refused: no model", { turn: f.id, detail: model.detail });
     return sink.error("model_unavailable", USER_MESSAGES.noModel, f.id, conversation);

@@ -1,0 +1,49 @@
+// The web server's cached view of the workers: a turn after a pause answers from the last known
+// state at once (and refreshes behind it); health and other callers never see a stale answer.
+import assert from "node:assert/strict";
+import { cachedAvailability } from "../lib/server/availability.ts";
+import type { Redis } from "../lib/redis/client.ts";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A Redis whose workers hash answers after `delayMs`, with a worker whose readiness we set. */
+function fakeRedis(delayMs: number) {
+  const state = { ready: true, reads: 0, order: [] as string[] };
+  const redis = {
+    async hgetall() {
+      state.reads++;
+      await sleep(delayMs);
+      state.order.push("read");
+      const status = { model: "m", ready: state.ready, until: Date.now() + 60_000 };
+      return ["w1", JSON.stringify(status)];
+    },
+    hdel: () => Promise.resolve(0),
+  } as unknown as Redis;
+  return { redis, state };
+}
+
+Deno.test("a turn after a pause is not held up by a refresh; health waits for it", async () => {
+  const { redis, state } = fakeRedis(150);
+  const availability = cachedAvailability(redis, 20, 10_000);
+  assert.equal((await availability(true)).available, true, "the first answer is read");
+  assert.equal(state.reads, 1);
+  await sleep(40);
+  state.ready = false;
+  state.order.length = 0;
+  const stale = await availability(true);
+  state.order.push("answer");
+  assert.equal(stale.available, true, "the last known answer");
+  await sleep(200);
+  assert.deepEqual(state.order, ["answer", "read"], "given before the refresh's read finished");
+  assert.equal(state.reads, 2, "and a refresh started behind it");
+  assert.equal((await availability()).available, false, "a caller that needs it fresh waits");
+});
+
+Deno.test("an answer older than the stale limit is read again before it is used", async () => {
+  const { redis, state } = fakeRedis(10);
+  const availability = cachedAvailability(redis, 5, 30);
+  await availability(true);
+  state.ready = false;
+  await sleep(60);
+  assert.equal((await availability(true)).available, false);
+});

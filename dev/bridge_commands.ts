@@ -1,6 +1,7 @@
 // What the REST bridge lets through to Redis and how it answers: the command allow-list, the script
 // flag Redis 7.0 lacks, and the JSON (optionally base64) shape of replies.
 import { RespError, type RespValue } from "./resp.ts";
+import { sha1Hex } from "../lib/redis/sha1.ts";
 
 export type Command = string[];
 
@@ -98,14 +99,9 @@ function stripFlags(script: string): string {
   return line + script.slice(m[1].length + 5);
 }
 
-async function sha1(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-1", utf8.encode(text));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 /** Records that `original` runs as `stripped`; answers both shas. */
 async function alias(original: string, stripped: string): Promise<[string, string]> {
-  const [from, to] = await Promise.all([sha1(original), sha1(stripped)]);
+  const [from, to] = await Promise.all([sha1Hex(original), sha1Hex(stripped)]);
   shaAliases.set(from, to);
   return [from, to];
 }

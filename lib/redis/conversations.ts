@@ -8,7 +8,7 @@ import {
   RENAME_CONVERSATION,
   TOUCH_SESSION,
 } from "./conversation_scripts.ts";
-import { conversationRange, readMember } from "./message_members.ts";
+import { conversationRange, readMembers } from "./message_members.ts";
 import { sessionKeyList, sessionKeys } from "./keys.ts";
 import { ScriptRunner } from "./script_runner.ts";
 
@@ -92,7 +92,7 @@ export class ConversationStore {
     return {
       alive: true,
       conversation,
-      messages: members.map(readMember).filter((m): m is Message => m !== null),
+      messages: readMembers(members),
     };
   }
 

@@ -4,7 +4,7 @@ import type { Message } from "../contract/frames.ts";
 import { DEFAULT_CONVERSATION } from "../contract/conversations.ts";
 import { sessionKeys } from "./keys.ts";
 import type { Redis } from "./client.ts";
-import { conversationRange, readMember } from "./message_members.ts";
+import { conversationRange, readMembers } from "./message_members.ts";
 
 export async function readHistory(
   redis: Redis,
@@ -13,5 +13,5 @@ export async function readHistory(
 ): Promise<Message[]> {
   const [min, max] = conversationRange(conversation);
   const raw = await redis.zrange(sessionKeys(token).history, min, max, { byLex: true }) as string[];
-  return raw.map(readMember).filter((m): m is Message => m !== null);
+  return readMembers(raw);
 }

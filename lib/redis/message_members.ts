@@ -33,6 +33,10 @@ export function messageMember(conversation: string, seq: number, m: Message): st
   return m.error ? `${base}\n${errorJson(m.error)}` : base;
 }
 
+/** Stored members back as Messages, in order, skipping malformed ones. */
+export const readMembers = (members: string[]): Message[] =>
+  members.map(readMember).filter((m): m is Message => m !== null);
+
 /** A stored member back as a Message; null for anything malformed. */
 export function readMember(member: string): Message | null {
   const space = member.indexOf(" ");

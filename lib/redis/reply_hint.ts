@@ -1,6 +1,7 @@
 // Reply hints: what the Lua scripts PUBLISH to each web server that holds a socket of the session
 // whenever they write its reply stream, so the event reaches the socket at once instead of at the
 // next poll. The stream stays the source of truth; a hint only saves the read.
+import { sha1Hex } from "./sha1.ts";
 
 /** The pub/sub channel of one web server process. */
 export const serverChannel = (serverId: string) => `chat:srv:${serverId}`;
@@ -76,7 +77,4 @@ export function parseHint(payload: string): ReplyHint | null {
 }
 
 /** The hint id of a reply stream key, as NOTIFY_LUA computes it. */
-export async function streamHintId(key: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-1", new TextEncoder().encode(key));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-}
+export const streamHintId = (key: string): Promise<string> => sha1Hex(key);

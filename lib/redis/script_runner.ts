@@ -1,6 +1,7 @@
 // Runs the Lua scripts of scripts.ts (EVALSHA, loading a script Redis does not know) and decodes
 // what they return into their named outcomes: the one place a script's raw reply is looked at.
 import type { Redis } from "./client.ts";
+import { sha1Hex } from "./sha1.ts";
 import type { Script } from "./scripts.ts";
 
 export class UnexpectedOutcome extends Error {
@@ -54,9 +55,7 @@ export class ScriptRunner {
   #shaOf(script: Script<string>): Promise<string> {
     let sha = this.#sha.get(script);
     if (!sha) {
-      sha = crypto.subtle.digest("SHA-1", new TextEncoder().encode(script.lua)).then((d) =>
-        Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, "0")).join("")
-      );
+      sha = sha1Hex(script.lua);
       this.#sha.set(script, sha);
     }
     return sha;

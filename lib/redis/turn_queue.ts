@@ -24,7 +24,7 @@ import { ScriptRunner } from "./script_runner.ts";
 import { announcement, type WorkerStatus } from "./worker_registry.ts";
 import { ACCEPT_TURN, APPEND_DELTA, END_ABANDONED, FINISH_TURN, REQUEST_STOP } from "./scripts.ts";
 import { HEARTBEAT, TAKE_TURNS, TRIM_REQUESTS } from "./worker_scripts.ts";
-import { conversationRange, readMember } from "./message_members.ts";
+import { conversationRange, readMembers } from "./message_members.ts";
 import type { Message } from "../contract/frames.ts";
 import { fields, type RawEntry } from "./stream_entries.ts";
 import { deltaEntry, type QueuedTurn, toTurn } from "./queued_turn.ts";
@@ -173,7 +173,7 @@ export class TurnQueue {
       [WORKER_GROUP, consumer, String(count), named.token, named.conversation, min, max],
     ) as [RawEntry[], string, string[]];
     const [entries, entryId, members] = raw;
-    const history = entryId ? members.map(readMember).filter((m) => m !== null) : [];
+    const history = entryId ? readMembers(members) : [];
     return { fresh: entries.map(toTurn), prefetched: entryId ? { entryId, history } : null };
   }
 

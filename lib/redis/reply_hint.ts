@@ -12,8 +12,14 @@ export const serverChannel = (serverId: string) => `chat:srv:${serverId}`;
  */
 export const WAKE_CHANNEL = "chat:wake";
 
-/** The session and conversation a wake names, or null (a heartbeat, anything else). */
-export function parseWake(payload: string): { token: string; conversation: string } | null {
+/** The session and conversation a wake names: its turn's history comes with the worker's read. */
+export interface WakeHint {
+  token: string;
+  conversation: string;
+}
+
+/** The hint a wake carries, or null (a heartbeat, anything else). */
+export function parseWake(payload: string): WakeHint | null {
   const space = payload.indexOf(" ");
   if (space <= 0) return null;
   return { token: payload.slice(0, space), conversation: payload.slice(space + 1) };

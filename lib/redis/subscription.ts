@@ -5,7 +5,7 @@
 // `ready` on every (re)subscribe, so callers catch up on what a gap may have swallowed.
 import { byteChunks } from "../byte_chunks.ts";
 import type { RedisEndpoint } from "./client.ts";
-import { parseWake } from "./reply_hint.ts";
+import { parseWake, type WakeHint } from "./reply_hint.ts";
 
 export interface SubscriptionHandlers {
   message(payload: string): void;
@@ -114,7 +114,7 @@ export class Subscription {
 export function wakeSubscription(endpoint: RedisEndpoint, channel: string) {
   let subscription: Subscription | null = null;
   return {
-    start(wake: (named: { token: string; conversation: string } | null) => void): void {
+    start(wake: (named: WakeHint | null) => void): void {
       subscription = new Subscription(endpoint, channel, {
         message: (payload) => payload !== "hb" && wake(parseWake(payload)),
         ready: () => wake(null),

@@ -9,7 +9,7 @@ import {
   WORKER_GROUP,
   WORKERS_HASH,
 } from "./keys.ts";
-import { WAKE_CHANNEL } from "./reply_hint.ts";
+import { WAKE_CHANNEL, type WakeHint } from "./reply_hint.ts";
 import { entryArgs, readReplyEntry, type ReplyEntry } from "./reply_entry.ts";
 import { DEFAULT_CONVERSATION } from "../contract/conversations.ts";
 import {
@@ -164,7 +164,7 @@ export class TurnQueue {
   async take(
     consumer: string,
     count: number,
-    named: { token: string; conversation: string },
+    named: WakeHint,
   ): Promise<{ fresh: QueuedTurn[]; prefetched: { entryId: string; history: Message[] } | null }> {
     const [min, max] = conversationRange(named.conversation);
     const raw = await this.#scripts.read(
@@ -173,8 +173,8 @@ export class TurnQueue {
       [WORKER_GROUP, consumer, String(count), named.token, named.conversation, min, max],
     ) as [RawEntry[], string, string[]];
     const [entries, entryId, members] = raw;
-    const history = entryId ? readMembers(members) : [];
-    return { fresh: entries.map(toTurn), prefetched: entryId ? { entryId, history } : null };
+    const prefetched = entryId ? { entryId, history: readMembers(members) } : null;
+    return { fresh: entries.map(toTurn), prefetched };
   }
 
   /** How often the group has handed out this entry (for giving up on a turn that kills workers). */

@@ -3,14 +3,9 @@
 // worker's announcement and heartbeat, all in one request.
 import { Waker } from "./waker.ts";
 import type { QueuedTurn, TurnQueue } from "../redis/turn_queue.ts";
+import type { WakeHint } from "../redis/reply_hint.ts";
 import type { WorkerStatus } from "../redis/worker_registry.ts";
 import type { Message } from "../contract/frames.ts";
-
-/** The session and conversation a push names: its turn's history comes with the read. */
-export interface WakeHint {
-  token: string;
-  conversation: string;
-}
 
 export interface WakeSource {
   /**

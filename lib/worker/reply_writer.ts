@@ -27,11 +27,9 @@ export class ReplyWriter {
   /** Resolves once everything pushed so far is written. */
   async drain(): Promise<void> {
     for (;;) {
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
-      if (this.#inFlight) await this.#inFlight;
-      else if (this.#pending) this.#flush();
-      else return;
+      await this.#settle();
+      if (!this.#pending) return;
+      this.#flush();
     }
   }
 
@@ -40,18 +38,22 @@ export class ReplyWriter {
    * caller sends it with the turn's ending: one request, not two); undefined when nothing is.
    */
   async takeRest(): Promise<{ text: string; offset: number } | undefined> {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    while (this.#inFlight) {
-      await this.#inFlight;
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
-    }
+    await this.#settle();
     if (!this.#pending) return undefined;
     const rest = { text: this.#pending, offset: this.#offset };
     this.#offset += this.#pending.length;
     this.#pending = "";
     return rest;
+  }
+
+  /** No batch timer left, and no write in flight (one that ends may schedule the next). */
+  async #settle(): Promise<void> {
+    for (;;) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+      if (!this.#inFlight) return;
+      await this.#inFlight;
+    }
   }
 
   #schedule(): void {

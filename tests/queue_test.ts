@@ -2,29 +2,12 @@
 // presumed dead comes back, trimming that keeps what is still needed, batched delta writes.
 import assert from "node:assert/strict";
 import { REQUESTS_STREAM, sessionKeyList } from "../lib/redis/keys.ts";
-import { TurnQueue } from "../lib/redis/turn_queue.ts";
 import { decodeOutcome, UnexpectedOutcome } from "../lib/redis/script_runner.ts";
 import { ACCEPT_TURN } from "../lib/redis/scripts.ts";
-import { createRedis } from "../lib/redis/client.ts";
 import { ReplyWriter } from "../lib/worker/reply_writer.ts";
 import { readHistory } from "../lib/redis/history.ts";
+import { withQueue } from "./support/queue.ts";
 import { createSession } from "../lib/server/session.ts";
-import { startBridge } from "../dev/bridge.ts";
-import { startRedisServer } from "../dev/redis_server.ts";
-
-async function withQueue(fn: (queue: TurnQueue) => Promise<void>) {
-  const server = await startRedisServer();
-  const bridge = await startBridge({ redisPort: server.port, token: "t" });
-  try {
-    const redis = createRedis({ url: bridge.url, token: "t" });
-    const queue = new TurnQueue(redis, 3600);
-    await queue.ensureGroup();
-    await fn(queue);
-  } finally {
-    await bridge.close();
-    await server.stop();
-  }
-}
 
 Deno.test("a worker presumed dead cannot commit after another claimed its turn", async () => {
   await withQueue(async (queue) => {

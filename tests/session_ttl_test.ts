@@ -2,35 +2,15 @@
 // and the last slide is recent), so these check the two ways that could go wrong: a key left
 // without a TTL (it would never expire) and a TTL that never slides. Also what a turn costs.
 import assert from "node:assert/strict";
-import { RespConnection } from "../dev/resp.ts";
-import { startBridge } from "../dev/bridge.ts";
-import { startRedisServer } from "../dev/redis_server.ts";
-import { createRedis } from "../lib/redis/client.ts";
+import type { RespConnection } from "../dev/resp.ts";
 import { ConversationStore } from "../lib/redis/conversations.ts";
 import { sessionKeyList, sessionKeys } from "../lib/redis/keys.ts";
 import { SLID_FIELD } from "../lib/redis/scripts.ts";
-import { type QueuedTurn, TurnQueue } from "../lib/redis/turn_queue.ts";
+import type { QueuedTurn, TurnQueue } from "../lib/redis/turn_queue.ts";
 import { createSession } from "../lib/server/session.ts";
+import { withQueue } from "./support/queue.ts";
 
 const TTL = 3600;
-
-async function withRedis(
-  fn: (ctx: { queue: TurnQueue; store: ConversationStore; resp: RespConnection }) => Promise<void>,
-) {
-  const server = await startRedisServer();
-  const bridge = await startBridge({ redisPort: server.port, token: "t" });
-  const resp = await RespConnection.connect(server.port, { password: server.password });
-  try {
-    const redis = createRedis({ url: bridge.url, token: "t" });
-    const queue = new TurnQueue(redis, TTL);
-    await queue.ensureGroup();
-    await fn({ queue, store: new ConversationStore(redis, TTL, 100), resp });
-  } finally {
-    await resp.close();
-    await bridge.close();
-    await server.stop();
-  }
-}
 
 async function ttls(resp: RespConnection, token: string): Promise<number[]> {
   const replies = await resp.send(sessionKeyList(token).map((k) => ["TTL", k]));
@@ -52,7 +32,8 @@ async function answer(queue: TurnQueue, reply: string): Promise<QueuedTurn> {
 }
 
 Deno.test("every key a turn may create or re-create gets the session's TTL", async () => {
-  await withRedis(async ({ queue, store, resp }) => {
+  await withQueue(async (queue, resp) => {
+    const store = new ConversationStore(queue.redis, TTL, 100);
     const { token } = await createSession(queue.redis, "Ada", TTL);
     assert.equal((await queue.accept(token, "a1", "first")).outcome, "queued");
     await answer(queue, "one");
@@ -77,7 +58,7 @@ Deno.test("every key a turn may create or re-create gets the session's TTL", asy
 });
 
 Deno.test("plain turns slide the TTL at most once a minute, and never lose it", async () => {
-  await withRedis(async ({ queue, resp }) => {
+  await withQueue(async (queue, resp) => {
     const { token } = await createSession(queue.redis, "Ada", TTL);
     assert.equal((await queue.accept(token, "b0", "first")).outcome, "queued");
     await answer(queue, "zero");

@@ -6,8 +6,7 @@ import { configureLogging, log, logOptions } from "./lib/log.ts";
 import { createProvider, workerConcurrency } from "./lib/providers/mod.ts";
 import { createRedis, resolveRedisEndpoint } from "./lib/redis/client.ts";
 import { readHistory } from "./lib/redis/history.ts";
-import { WAKE_CHANNEL } from "./lib/redis/reply_hint.ts";
-import { wakeSubscription } from "./lib/redis/subscription.ts";
+import { handoffSubscription } from "./lib/redis/subscription.ts";
 import { TurnQueue } from "./lib/redis/turn_queue.ts";
 import { workerRegistry } from "./lib/redis/worker_registry.ts";
 import { createWorkerMetrics, serveWorkerMetrics } from "./lib/worker/metrics.ts";
@@ -24,7 +23,7 @@ const worker = new TurnWorker({
   provider,
   registry: workerRegistry(redis),
   history: (token, conversation) => readHistory(redis, token, conversation),
-  wakeups: wakeSubscription(endpoint, WAKE_CHANNEL),
+  wakeups: handoffSubscription(endpoint),
 }, {
   concurrency: workerConcurrency(config),
   claimIdleMs: config.WORKER_CLAIM_IDLE_MS,

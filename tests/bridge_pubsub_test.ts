@@ -18,6 +18,18 @@ const TOKEN = "pubsub-" + crypto.randomUUID();
 const AUTH = { authorization: `Bearer ${TOKEN}` };
 const utf8 = new TextEncoder();
 
+Deno.test("RESP commands carry every string's UTF-8 byte length, as TextEncoder writes it", () => {
+  // ASCII, 2-, 3- and 4-byte characters, and lone surrogates (written as U+FFFD, three bytes).
+  const args = ["SET", "k", "plain", "é", "€uro", "😀 pair", "\ud800 lone", "end \udc00", ""];
+  const expected = `*${args.length}\r\n` +
+    args.map((a) => `$${utf8.encode(a).length}\r\n${a}\r\n`).join("");
+  assert.deepEqual(
+    encodeCommands([args, ["PING"]]),
+    utf8.encode(expected + "*1\r\n$4\r\nPING\r\n"),
+  );
+  assert.equal(new TextDecoder().decode(encodeCommands([["é"]])), "*1\r\n$2\r\né\r\n");
+});
+
 Deno.test("RESP parser handles replies and pushes split at every byte", () => {
   const wire = utf8.encode(
     "+OK\r\n-ERR boom\r\n:-42\r\n$-1\r\n*-1\r\n*0\r\n$0\r\n\r\n$5\r\nh\r\nlo\r\n" +

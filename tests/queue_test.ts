@@ -1,13 +1,20 @@
 // The queue's guarantees on a real redis-server: exactly one commit per turn even when a worker
 // presumed dead comes back, trimming that keeps what is still needed, batched delta writes.
 import assert from "node:assert/strict";
-import { REQUESTS_STREAM, sessionKeyList } from "../lib/redis/keys.ts";
+import { REQUESTS_STREAM, sessionKeyList, WORKER_GROUP } from "../lib/redis/keys.ts";
 import { decodeOutcome, UnexpectedOutcome } from "../lib/redis/script_runner.ts";
 import { ACCEPT_TURN } from "../lib/redis/scripts.ts";
 import { ReplyWriter } from "../lib/worker/reply_writer.ts";
 import { readHistory } from "../lib/redis/history.ts";
 import { withQueue } from "./support/queue.ts";
 import { createSession } from "../lib/server/session.ts";
+import type { RedisEndpoint } from "../lib/redis/client.ts";
+import type { Handoff } from "../lib/redis/handoff.ts";
+import { handoffSubscription } from "../lib/redis/subscription.ts";
+import { readMembers } from "../lib/redis/message_members.ts";
+import { toTurn } from "../lib/redis/queued_turn.ts";
+import type { RespConnection } from "../dev/resp.ts";
+import { waitFor } from "./support/wait.ts";
 
 Deno.test("a worker presumed dead cannot commit after another claimed its turn", async () => {
   await withQueue(async (queue) => {
@@ -99,28 +106,91 @@ Deno.test("a script answer that is not one of its named outcomes is an error, no
   assert.throws(() => decodeOutcome(ACCEPT_TURN, "committed"), /accept_turn answered "committed"/);
 });
 
-Deno.test("a pushed read brings the named turn's history along, and only that one's", async () => {
-  await withQueue(async (queue) => {
+/** Listens on the channels of the named workers; resolves once every one is subscribed. */
+async function listen(endpoint: RedisEndpoint, workers: string[]) {
+  const heard = new Map<string, Handoff[]>(workers.map((w) => [w, []]));
+  const ready: Promise<void>[] = [];
+  const subs = workers.map((w) => {
+    let subscribed!: () => void;
+    ready.push(new Promise((r) => subscribed = r));
+    const sub = handoffSubscription(endpoint);
+    sub.start(w, { handed: (h) => heard.get(w)!.push(h), ready: () => subscribed() });
+    return sub;
+  });
+  await Promise.all(ready);
+  return { heard, close: () => subs.forEach((s) => s.close()) };
+}
+
+const owners = async (resp: RespConnection) =>
+  ((await resp.send([["XPENDING", REQUESTS_STREAM, WORKER_GROUP, "-", "+", "100"]]))[0] as [
+    Uint8Array,
+    Uint8Array,
+  ][]).map(([id, owner]) => [text(id), text(owner)]);
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
+
+Deno.test("a queued turn is handed to the least loaded worker that listens, with its conversation", async () => {
+  await withQueue(async (queue, resp, endpoint) => {
     const a = (await createSession(queue.redis, "Ada", 3600)).token;
     const b = (await createSession(queue.redis, "Bob", 3600)).token;
     assert.equal((await queue.accept(a, "a1", "first")).outcome, "queued");
-    const [first] = (await queue.poll("w", { count: 10 })).fresh;
-    assert.equal(await queue.finishDone("w", first, "one", false), "committed");
-    const named = { userName: "Ada" };
-    assert.equal((await queue.accept(a, "a2", "second", "", named)).outcome, "queued");
-    assert.equal((await queue.accept(b, "b1", "hello")).outcome, "queued");
+    const [first] = (await queue.poll("w0", { count: 10 })).fresh;
+    assert.equal(await queue.finishDone("w0", first, "one", false), "committed");
+    const { heard, close } = await listen(endpoint, ["w1", "w2"]);
+    try {
+      const w1 = { id: "w1", capacity: 2 };
+      // The most free slots wins: w2.
+      const a2 = await queue.accept(a, "a2", "second", "", {
+        userName: "Ada",
+        workers: [w1, { id: "w2", capacity: 3 }],
+      });
+      assert.deepEqual([a2.outcome, a2.worker], ["queued", "w2"]);
+      await waitFor(() => heard.get("w2")!.length === 1, "w2's hand-off");
+      const [handoff] = heard.get("w2")!;
+      const turn = toTurn(handoff.entry);
+      assert.deepEqual([turn.turn, turn.token, turn.userName], ["a2", a, "Ada"]);
+      assert.deepEqual(readMembers(handoff.members!), await readHistory(queue.redis, a));
+      assert.deepEqual(readMembers(handoff.members!).map((m) => m.content), [
+        "first",
+        "one",
+        "second",
+      ]);
+      // w2 is full now (one pending of one): w1 gets the next.
+      const b1 = await queue.accept(b, "b1", "hi", "", {
+        workers: [w1, { id: "w2", capacity: 1 }],
+      });
+      assert.equal(b1.worker, "w1");
+      // A worker nobody listens for is passed over: the turn goes to the next (and is its own).
+      const b2 = await queue.accept(b, "b2", "again", "", {
+        workers: [{ id: "w9", capacity: 9 }, w1],
+      });
+      assert.equal(b2.worker, "w1");
+      await waitFor(() => heard.get("w1")!.length === 2, "w1's hand-offs");
+      assert.deepEqual(heard.get("w1")!.map((h) => toTurn(h.entry).turn), ["b1", "b2"]);
+      const byTurn = new Map((await owners(resp)).map(([id, owner]) => [id, owner]));
+      assert.equal(byTurn.get(heard.get("w1")![1].entry[0]), "w1");
+      // Every worker full: the turn waits undelivered for whoever reads next.
+      const b3 = await queue.accept(b, "b3", "more", "", { workers: [w1] });
+      assert.equal(b3.worker, null);
+      assert.deepEqual((await queue.poll("w3", { count: 10 })).fresh.map((t) => t.turn), ["b3"]);
+    } finally {
+      close();
+    }
+  });
+});
 
-    const { fresh, prefetched } = await queue.take("w", 10, { token: a, conversation: "default" });
-    assert.deepEqual(fresh.map((t) => [t.turn, t.userName]), [["a2", "Ada"], ["b1", null]]);
-    assert.equal(prefetched?.entryId, fresh[0].entryId);
-    assert.deepEqual(prefetched?.history, await readHistory(queue.redis, a));
-    assert.deepEqual(prefetched?.history.map((m) => m.content), ["first", "one", "second"]);
-
-    // A push whose turn another worker already took reads nothing else.
-    assert.equal((await queue.accept(b, "b2", "again")).outcome, "queued");
-    const other = await queue.take("w", 10, { token: a, conversation: "default" });
-    assert.deepEqual(other.fresh.map((t) => t.turn), ["b2"]);
-    assert.equal(other.prefetched, null);
+Deno.test("a hand-off nobody heard stays pending under its worker, which finds it itself", async () => {
+  await withQueue(async (queue) => {
+    const { token } = await createSession(queue.redis, "Ada", 3600);
+    const accepted = await queue.accept(token, "t1", "hi", "", {
+      workers: [{ id: "gone", capacity: 4 }],
+    });
+    assert.deepEqual([accepted.outcome, accepted.worker], ["queued", null]);
+    assert.deepEqual((await queue.poll("other", { count: 10 })).fresh, [], "not undelivered");
+    const own = await queue.ownTurns("gone", 10, []);
+    assert.deepEqual(own.map((t) => t.turn), ["t1"]);
+    assert.deepEqual(await queue.ownTurns("gone", 10, [own[0].entryId]), [], "running: skipped");
+    assert.equal(await queue.finishDone("gone", own[0], "hello", false), "committed");
+    assert.deepEqual(await queue.ownTurns("gone", 10, []), []);
   });
 });
 

@@ -11,6 +11,11 @@ import { workerRegistry } from "../lib/redis/worker_registry.ts";
 import { createSession } from "../lib/server/session.ts";
 import { endTurn, MAX_DELIVERIES, startTurn } from "../lib/worker/decisions.ts";
 import { TurnWorker } from "../lib/worker/turn_worker.ts";
+import { RunningTurns } from "../lib/worker/running_turns.ts";
+import type { QueuedTurn } from "../lib/redis/queued_turn.ts";
+import { handoffSubscription } from "../lib/redis/subscription.ts";
+import { workerChannel } from "../lib/redis/handoff.ts";
+import { RespConnection } from "../dev/resp.ts";
 import { waitFor } from "./support/wait.ts";
 
 Deno.test("startTurn: malformed entries are acked, repeat offenders given up, no model refused", () => {
@@ -84,4 +89,59 @@ Deno.test("a TurnWorker answers a queued turn, commits it once and stops in orde
     await server.stop();
   }
   assert.equal(worker.modelReady, true);
+});
+
+Deno.test("RunningTurns: a turn runs once, even when it reaches the worker twice", () => {
+  const turns = new RunningTurns(2);
+  const turn = (entryId: string) =>
+    ({ entryId, token: "t", turn: entryId, requestId: "", conversation: "default" }) as QueuedTurn;
+  assert.ok(turns.start(turn("1-0")));
+  assert.equal(turns.start(turn("1-0")), null, "running");
+  assert.ok(turns.start(turn("2-0")));
+  assert.equal(turns.free, 0);
+  assert.equal(turns.end("1-0"), true, "it was full: turns may wait undelivered");
+  assert.equal(turns.start(turn("1-0")), null, "ended lately");
+  assert.equal(turns.end("2-0"), false);
+  assert.deepEqual([turns.size, turns.free], [0, 2]);
+});
+
+Deno.test("a turn handed over while the worker's subscription was down runs when it is back", async () => {
+  const server = await startRedisServer();
+  const bridge = await startBridge({ redisPort: server.port, token: "t" });
+  const endpoint = { url: bridge.url, token: "t" };
+  const redis = createRedis(endpoint);
+  const resp = await RespConnection.connect(server.port, { password: server.password });
+  const queue = new TurnQueue(redis, 3600);
+  // No claim (60 s) and no tick read (30 s) within the test: only the worker's own look can find it.
+  const worker = new TurnWorker({
+    queue,
+    provider: scripted(["Hi", "."]),
+    registry: workerRegistry(redis),
+    history: (token, conversation) => readHistory(redis, token, conversation),
+    wakeups: handoffSubscription(endpoint),
+  }, { concurrency: 4, claimIdleMs: 60_000, consumer: "w-sub", log: () => {} });
+  const running = worker.run();
+  const workers = [{ id: "w-sub", capacity: 4 }];
+  try {
+    const { token } = await createSession(redis, "Ada", 3600);
+    const numsub = async () =>
+      (await resp.send([["PUBSUB", "NUMSUB", workerChannel("w-sub")]]))[0] as [unknown, number];
+    await waitFor(async () => (await numsub())[1] === 1, "the worker's subscription");
+    assert.equal((await queue.accept(token, "u1", "Hi", "", { workers })).worker, "w-sub");
+    await waitFor(async () => (await readHistory(redis, token)).length === 2, "the first reply");
+    bridge.dropSubscriptions();
+    const second = await queue.accept(token, "u2", "Again", "", { workers });
+    assert.equal(second.outcome, "queued");
+    await waitFor(
+      async () => (await readHistory(redis, token)).length === 4,
+      "the reply to the turn handed over while nobody listened",
+      5000,
+    );
+  } finally {
+    await worker.stop(1000);
+    await running;
+    await resp.close();
+    await bridge.close();
+    await server.stop();
+  }
 });

@@ -6,25 +6,6 @@ import { sha1Hex } from "./sha1.ts";
 /** The pub/sub channel of one web server process. */
 export const serverChannel = (serverId: string) => `chat:srv:${serverId}`;
 /**
- * The channel that wakes workers when a turn is queued. ACCEPT_TURN publishes "<token> <conversation>"
- * (neither contains a space), so the worker that takes the turn reads its history in the same round
- * trip; "hb" is a worker's heartbeat.
- */
-export const WAKE_CHANNEL = "chat:wake";
-
-/** The session and conversation a wake names: its turn's history comes with the worker's read. */
-export interface WakeHint {
-  token: string;
-  conversation: string;
-}
-
-/** The hint a wake carries, or null (a heartbeat, anything else). */
-export function parseWake(payload: string): WakeHint | null {
-  const space = payload.indexOf(" ");
-  if (space <= 0) return null;
-  return { token: payload.slice(0, space), conversation: payload.slice(space + 1) };
-}
-/**
  * The field of the session's turns hash that lists (space-separated) the web servers holding a
  * socket of the session: in the turns hash so one HMGET reads it with a turn's state. Turn ids
  * never contain ":", so it can never be a turn's own field.

@@ -6,7 +6,8 @@
 // Every key a script touches is in KEYS, so Upstash may run them under key locks instead of its
 // global lock (`allow-key-locking`; the local bridge strips the flag, which Redis 7.0 rejects).
 // Writes to a reply stream publish a hint (reply_hint.ts) to the web servers holding the session.
-import { HOLDERS_FIELD, WAKE_CHANNEL } from "./reply_hint.ts";
+import { HANDOFF_LUA } from "./handoff.ts";
+import { HOLDERS_FIELD } from "./reply_hint.ts";
 import { SESSION_LUA } from "./session_lua.ts";
 
 export interface Script<O extends string> {
@@ -46,7 +47,9 @@ const refreshTtl = SESSION_LUA;
  *   conversation, kind ('message' | 'edit' | 'regenerate'), target (edit: the message replaced;
  *   message: a failed message it retries; else ''), the new message's JSON ('' for regenerate),
  *   title from the message, the conversation limit, '1' when the conversation may be created,
- *   now (ms), rate window (ms), rate limit, the user's name (for the worker's system prompt).
+ *   now (ms), rate window (ms), rate limit, the user's name (for the worker's system prompt),
+ *   the workers it may be handed to (handoff.ts: candidatesArg). A queued turn handed to a worker
+ *   answers `{ 'queued', <worker> }`.
  */
 export const ACCEPT_TURN = script(
   "accept_turn",
@@ -60,7 +63,7 @@ export const ACCEPT_TURN = script(
     "no_such_message",
     "rate_limited",
   ],
-  refreshTtl + `
+  refreshTtl + HANDOFF_LUA + `
 local turn, ts, ttl, c, kind, target = ARGV[1], ARGV[3], tonumber(ARGV[4]), ARGV[7], ARGV[8], ARGV[9]
 local seen = redis.call('HMGET', KEYS[3], turn, '${HOLDERS_FIELD}', '${RATE_FIELD}', '${SLID_FIELD}')
 if seen[1] then return 'duplicate' end
@@ -126,7 +129,8 @@ user[#user + 1] = json
 local id = redis.call('XADD', KEYS[4], 'MAXLEN', '~', '5000', '*', unpack(user))
 hint(id, user, seen[2])
 if slide then refresh(ttl) end
-redis.call('PUBLISH', '${WAKE_CHANNEL}', ARGV[5] .. ' ' .. c)
+local worker = handOff(entry, c, ARGV[18])
+if worker then return { 'queued', worker } end
 return 'queued'
 `,
 );

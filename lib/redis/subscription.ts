@@ -5,7 +5,7 @@
 // `ready` on every (re)subscribe, so callers catch up on what a gap may have swallowed.
 import { byteChunks } from "../byte_chunks.ts";
 import type { RedisEndpoint } from "./client.ts";
-import { parseWake, type WakeHint } from "./reply_hint.ts";
+import { type Handoff, parseHandoff, workerChannel } from "./handoff.ts";
 
 export interface SubscriptionHandlers {
   message(payload: string): void;
@@ -107,17 +107,25 @@ export class Subscription {
   }
 }
 
-/**
- * The workers' wake channel as a source of pushes: every message but a heartbeat wakes them, with
- * the session and conversation it names (see WAKE_CHANNEL).
- */
-export function wakeSubscription(endpoint: RedisEndpoint, channel: string) {
+/** What a worker hears on its own channel. */
+export interface HandoffHandlers {
+  /** A turn handed to this worker as it was queued. */
+  handed(handoff: Handoff): void;
+  /** Subscribed (again): hand-offs published meanwhile reached nobody. */
+  ready(): void;
+}
+
+/** A worker's own channel (handoff.ts) as a source of hand-offs; its heartbeats are ignored. */
+export function handoffSubscription(endpoint: RedisEndpoint) {
   let subscription: Subscription | null = null;
   return {
-    start(wake: (named: WakeHint | null) => void): void {
-      subscription = new Subscription(endpoint, channel, {
-        message: (payload) => payload !== "hb" && wake(parseWake(payload)),
-        ready: () => wake(null),
+    start(consumer: string, handlers: HandoffHandlers): void {
+      subscription = new Subscription(endpoint, workerChannel(consumer), {
+        message: (payload) => {
+          const handoff = parseHandoff(payload);
+          if (handoff) handlers.handed(handoff);
+        },
+        ready: () => handlers.ready(),
       });
       subscription.start();
     },

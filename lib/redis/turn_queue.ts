@@ -9,7 +9,7 @@ import {
   WORKER_GROUP,
   WORKERS_HASH,
 } from "./keys.ts";
-import { WAKE_CHANNEL, type WakeHint } from "./reply_hint.ts";
+import { type Candidate, candidatesArg, workerChannel } from "./handoff.ts";
 import { entryArgs, readReplyEntry, type ReplyEntry } from "./reply_entry.ts";
 import { DEFAULT_CONVERSATION } from "../contract/conversations.ts";
 import {
@@ -23,9 +23,7 @@ import {
 import { ScriptRunner } from "./script_runner.ts";
 import { announcement, type WorkerStatus } from "./worker_registry.ts";
 import { ACCEPT_TURN, APPEND_DELTA, END_ABANDONED, FINISH_TURN, REQUEST_STOP } from "./scripts.ts";
-import { HEARTBEAT, TAKE_TURNS, TRIM_REQUESTS } from "./worker_scripts.ts";
-import { conversationRange, readMembers } from "./message_members.ts";
-import type { Message } from "../contract/frames.ts";
+import { HEARTBEAT, OWN_TURNS, TRIM_REQUESTS } from "./worker_scripts.ts";
 import { fields, type RawEntry } from "./stream_entries.ts";
 import { deltaEntry, type QueuedTurn, toTurn } from "./queued_turn.ts";
 
@@ -53,24 +51,31 @@ export class TurnQueue {
   /**
    * `requestId`: the x-request-id of the request behind the turn, carried into worker logs.
    * `request`: which conversation, and whether the turn is a message, an edit or a regenerate.
+   * `request.workers`: the live workers the turn may be handed to (none: it waits to be read).
    * `retryAfterMs`: when rate-limited, how long until the session may queue a turn again.
+   * `worker`: the worker the queued turn was handed to, if any.
    */
   async accept(
     token: string,
     turnId: string,
     content: string,
     requestId = "",
-    request: TurnRequest & { userName?: string } = {},
-  ): Promise<{ outcome: AcceptOutcome; retryAfterMs: number }> {
+    request: TurnRequest & { userName?: string; workers?: readonly Candidate[] } = {},
+  ): Promise<{ outcome: AcceptOutcome; retryAfterMs: number; worker: string | null }> {
+    const { workers, ...turn } = request;
     const { outcome, detail } = await this.#scripts.runDetailed(
       ACCEPT_TURN,
       [...sessionKeyList(token), REQUESTS_STREAM],
-      acceptArgs({ token, turnId, content, requestId, ttl: this.ttl, ...request }, {
+      acceptArgs({ token, turnId, content, requestId, ttl: this.ttl, ...turn }, {
         maxConversations: this.limits.maxConversations ?? 100,
         rate: this.limits.rate ?? UNLIMITED,
-      }),
+      }, candidatesArg(workers)),
     );
-    return { outcome, retryAfterMs: Number(detail) || 0 };
+    return {
+      outcome,
+      retryAfterMs: outcome === "rate_limited" ? Number(detail) || 0 : 0,
+      worker: outcome === "queued" ? detail : null,
+    };
   }
 
   /** Marks a turn for stopping; the worker sees it on its next write or heartbeat. */
@@ -127,8 +132,8 @@ export class TurnQueue {
   }
 
   /**
-   * A worker's periodic visit in one request: optionally its announcement and a heartbeat on the
-   * wake channel (so every worker's subscription hears something even when nobody chats),
+   * A worker's periodic visit in one request: optionally its announcement and a heartbeat on its
+   * own channel (so its subscription hears something even when nobody chats),
    * optionally claiming turns left by dead workers, then reading new ones.
    */
   async poll(consumer: string, opts: {
@@ -139,7 +144,7 @@ export class TurnQueue {
   }): Promise<{ claimed: QueuedTurn[]; fresh: QueuedTurn[] }> {
     const p = this.redis.pipeline();
     if (opts.announce) p.hset(WORKERS_HASH, announcement(consumer, opts.announce));
-    if (opts.heartbeat) p.publish(WAKE_CHANNEL, "hb");
+    if (opts.heartbeat) p.publish(workerChannel(consumer), "hb");
     if (opts.claimIdleMs !== undefined) {
       p.xautoclaim(REQUESTS_STREAM, WORKER_GROUP, consumer, opts.claimIdleMs, "0-0", {
         count: opts.count,
@@ -158,23 +163,17 @@ export class TurnQueue {
   }
 
   /**
-   * A pushed read: new turns, and the history of the conversation the push named when its turn
-   * is among them (`prefetched`: that turn's entry id and messages), in one request.
+   * The turns pending under this worker that it is not running (`running`: their entry ids):
+   * turns handed to it while nobody listened on its channel.
    */
-  async take(
-    consumer: string,
-    count: number,
-    named: WakeHint,
-  ): Promise<{ fresh: QueuedTurn[]; prefetched: { entryId: string; history: Message[] } | null }> {
-    const [min, max] = conversationRange(named.conversation);
-    const raw = await this.#scripts.read(
-      TAKE_TURNS,
-      [REQUESTS_STREAM, sessionKeys(named.token).history],
-      [WORKER_GROUP, consumer, String(count), named.token, named.conversation, min, max],
-    ) as [RawEntry[], string, string[]];
-    const [entries, entryId, members] = raw;
-    const prefetched = entryId ? { entryId, history: readMembers(members) } : null;
-    return { fresh: entries.map(toTurn), prefetched };
+  async ownTurns(consumer: string, count: number, running: string[]): Promise<QueuedTurn[]> {
+    const raw = await this.#scripts.read(OWN_TURNS, [REQUESTS_STREAM], [
+      WORKER_GROUP,
+      consumer,
+      String(count),
+      ...running,
+    ]) as RawEntry[];
+    return raw.map(toTurn);
   }
 
   /** How often the group has handed out this entry (for giving up on a turn that kills workers). */

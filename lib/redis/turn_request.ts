@@ -46,6 +46,8 @@ export function acceptArgs(
     userName?: string;
   },
   limits: { maxConversations: number; rate: TurnRate },
+  /** The workers it may be handed to (handoff.ts: candidatesArg). */
+  candidates = "",
   nowMs = Date.now(),
 ): string[] {
   const now = new Date(nowMs).toISOString();
@@ -72,6 +74,7 @@ export function acceptArgs(
     String(limits.rate.windowMs),
     String(limits.rate.limit),
     t.userName ?? "",
+    candidates,
   ];
 }
 

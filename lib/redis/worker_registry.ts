@@ -2,6 +2,7 @@
 // answer /api/health and refuse turns early when no model can take them.
 import { WORKERS_HASH } from "./keys.ts";
 import type { Redis } from "./client.ts";
+import type { Candidate } from "./handoff.ts";
 
 export interface WorkerStatus {
   model: string;
@@ -12,6 +13,8 @@ export interface WorkerStatus {
   detail?: string;
   /** Epoch ms after which this announcement is stale (the worker died). */
   until: number;
+  /** Turns it runs at once: web servers hand it turns while it has fewer pending. */
+  capacity?: number;
 }
 
 /** Workers announce this often (with the intake tick); an announcement lasts three periods. */
@@ -35,6 +38,8 @@ export interface ModelAvailability {
   model: string;
   gpu?: string;
   detail?: string;
+  /** The ready workers turns may be handed to (handoff.ts). */
+  workers: Candidate[];
 }
 
 /** Reads the live announcements and forgets the stale ones. */
@@ -43,22 +48,27 @@ export async function modelAvailability(redis: Redis): Promise<ModelAvailability
   const now = Date.now();
   const live: WorkerStatus[] = [];
   const stale: string[] = [];
+  const workers: Candidate[] = [];
   for (let i = 0; raw && i + 1 < raw.length; i += 2) {
     try {
       const status = JSON.parse(raw[i + 1]) as WorkerStatus;
       if (status.until > now) live.push(status);
       else stale.push(raw[i]);
+      if (status.until > now && status.ready && Number(status.capacity) > 0) {
+        workers.push({ id: raw[i], capacity: Number(status.capacity) });
+      }
     } catch {
       stale.push(raw[i]);
     }
   }
   if (stale.length) await redis.hdel(WORKERS_HASH, ...stale);
   const ready = live.find((s) => s.ready);
-  if (ready) return { available: true, model: ready.model, gpu: ready.gpu };
+  if (ready) return { available: true, model: ready.model, gpu: ready.gpu, workers };
   if (live.length) {
-    return { available: false, model: live[0].model, detail: live[0].detail };
+    return { available: false, model: live[0].model, detail: live[0].detail, workers };
   }
   return {
+    workers,
     available: false,
     model: "none",
     detail: "No worker is running. Start one with `deno task worker` (or use `deno task start`).",

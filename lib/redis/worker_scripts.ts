@@ -53,30 +53,25 @@ return 'trimmed'
 );
 
 /**
- * A pushed worker's read: new turns for it, and with them the history of the conversation the
- * push named when that turn is among them, so its first turn costs one round trip, not two.
- * Answers data, not an outcome (ScriptRunner.read):
- * `{ entries, entry id of the named turn or '', its conversation's members }`.
- * KEYS: requests stream, the named session's history set.
- * ARGV: group, consumer, count, the named token, its conversation, the conversation's lex range.
+ * A worker's own pending turns that it is not running: turns handed to it while its subscription
+ * was down (the hand-off was published to nobody). Read-only, unlike XREADGROUP from "0", which
+ * would count each as one more delivery of a turn that may be running. Answers data, not an
+ * outcome (ScriptRunner.read): the entries. KEYS: requests stream.
+ * ARGV: group, consumer, count, then the entry ids it is running.
  */
-export const TAKE_TURNS = script(
-  "take_turns",
+export const OWN_TURNS = script(
+  "own_turns",
   [],
   `
-local read = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', ARGV[3], 'STREAMS',
-  KEYS[1], '>')
-if not read then return { {}, '', {} } end
-local entries = read[1][2]
-for _, e in ipairs(entries) do
-  local f, token, conv = e[2], nil, nil
-  for i = 1, #f, 2 do
-    if f[i] == 'token' then token = f[i + 1] elseif f[i] == 'conv' then conv = f[i + 1] end
-  end
-  if token == ARGV[4] and conv == ARGV[5] then
-    return { entries, e[1], redis.call('ZRANGE', KEYS[2], ARGV[6], ARGV[7], 'BYLEX') }
+local skip = {}
+for i = 4, #ARGV do skip[ARGV[i]] = true end
+local out = {}
+for _, p in ipairs(redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', ARGV[3], ARGV[2])) do
+  if not skip[p[1]] then
+    local e = redis.call('XRANGE', KEYS[1], p[1], p[1])
+    if e[1] then out[#out + 1] = e[1] end
   end
 end
-return { entries, '', {} }
+return out
 `,
 );

@@ -1,6 +1,6 @@
 // The frames that start a turn (`message`, `edit`, `regenerate`): checked, rate-limited, then
-// queued by one ACCEPT_TURN (which also applies the session's rate limit), whose named outcome
-// becomes the client's ack or error.
+// queued by one ACCEPT_TURN (which also applies the session's rate limit and hands the turn to a
+// worker with a free slot), whose named outcome becomes the client's ack or error.
 import { DEFAULT_CONVERSATION, isConversationId } from "../contract/conversations.ts";
 import type { ErrorCode, TurnFrame } from "../contract/frames.ts";
 import type { Logger } from "../log.ts";
@@ -62,7 +62,7 @@ export async function acceptTurnFrame(
     log.warn("turn refused: no model", { turn: f.id, detail: model.detail });
     return sink.error("model_unavailable", USER_MESSAGES.noModel, f.id, conversation);
   }
-  const { outcome: accepted, retryAfterMs } = await queue.accept(
+  const { outcome: accepted, retryAfterMs, worker } = await queue.accept(
     ctx.token,
     f.id,
     f.type === "regenerate" ? "" : f.content,
@@ -72,6 +72,7 @@ export async function acceptTurnFrame(
       kind: f.type === "message" ? "message" : f.type,
       target: f.type === "edit" ? f.message : f.type === "message" ? f.retries : undefined,
       userName: ctx.userName,
+      workers: model.workers,
     },
   );
   if (accepted === "session_gone") return sink.expired(f.id);
@@ -95,7 +96,7 @@ export async function acceptTurnFrame(
   // A duplicate id is acknowledged again but never queued twice.
   if (accepted === "queued") {
     sink.queued(f.id);
-    log.info("turn queued", { turn: f.id, kind: f.type });
+    log.info("turn queued", { turn: f.id, kind: f.type, worker: worker ?? undefined });
   }
   sink.ack(f.id, conversation);
 }

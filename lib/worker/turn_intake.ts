@@ -1,33 +1,35 @@
-// How a worker learns of turns: a push on the wake channel the moment one is queued, and a slow
-// tick that claims turns dead workers left, reads anything a lost push missed and carries the
-// worker's announcement and heartbeat, all in one request.
+// How a worker learns of turns: the web server hands each new turn to a worker with a free slot
+// (with its conversation) on that worker's own channel, and a slow tick claims turns dead workers
+// left, reads turns nobody was handed (all workers were full) and carries the worker's
+// announcement and heartbeat, all in one request.
 import { Waker } from "./waker.ts";
 import type { QueuedTurn, TurnQueue } from "../redis/turn_queue.ts";
-import type { WakeHint } from "../redis/reply_hint.ts";
+import type { HandoffHandlers } from "../redis/subscription.ts";
 import type { WorkerStatus } from "../redis/worker_registry.ts";
 import type { Message } from "../contract/frames.ts";
+import { readMembers } from "../redis/message_members.ts";
+import { toTurn } from "../redis/queued_turn.ts";
 
 export interface WakeSource {
-  /**
-   * Calls `wake` on every push (with the turn it names, if any) and on every re-subscribe (null:
-   * pushes may have been lost).
-   */
-  start(wake: (named: WakeHint | null) => void): void;
+  /** Hand-offs to `consumer` as they are published; `ready` on every (re)subscribe. */
+  start(consumer: string, handlers: HandoffHandlers): void;
   close(): void;
 }
 
 export interface IntakeOptions {
   consumer: string;
   claimIdleMs: number;
-  /** The slow tick; pushes make it a fallback. */
+  /** The slow tick; hand-offs make it a fallback. */
   tickMs: number;
   announceEveryMs: number;
   heartbeatEveryMs: number;
   /** Turns this worker may take now (0 while busy or while its model cannot serve). */
   free(): number;
+  /** Entry ids of the turns it runs now. */
+  running(): string[];
   /** The worker's announcement, sent with the tick when due. */
   announcement(): WorkerStatus;
-  /** `history`: the turn's conversation, when it came with the read. */
+  /** `history`: the turn's conversation, when it came with the hand-off. */
   take(turn: QueuedTurn, claimed: boolean, history?: Message[]): void;
   log(line: string): void;
 }
@@ -35,7 +37,7 @@ export interface IntakeOptions {
 export class TurnIntake {
   readonly #waker = new Waker();
   #wanted = true;
-  #named: WakeHint | null = null;
+  #recover = false;
   #stopping = false;
   #nextTick = 0;
   #nextClaim = 0;
@@ -48,16 +50,19 @@ export class TurnIntake {
     private readonly wakeups?: WakeSource,
   ) {}
 
-  /** Read now: a turn was pushed (`named`: the latest one's session), or pushes may be lost. */
-  wake(named: WakeHint | null = null): void {
+  /**
+   * Read now: turns may wait undelivered. `own`: hand-offs to this worker may have been lost (it
+   * was not subscribed), so its own pending turns are looked at too.
+   */
+  wake(own = false): void {
     this.#wanted = true;
-    this.#named = named;
+    this.#recover ||= own;
     this.#waker.wake();
   }
 
-  /** A slot freed up: the loop reads again at once if the last read may have left turns behind. */
-  slotFreed(): void {
-    this.#waker.wake();
+  /** A slot freed up: `wasFull`, so turns may have been left undelivered meanwhile. */
+  slotFreed(wasFull: boolean): void {
+    if (wasFull) this.wake();
   }
 
   stop(): void {
@@ -67,7 +72,15 @@ export class TurnIntake {
   }
 
   async run(): Promise<void> {
-    this.wakeups?.start((named) => this.wake(named));
+    this.wakeups?.start(this.opts.consumer, {
+      // Handed to this worker, so it runs even when over its limit by a turn or two: leaving it
+      // would cost the visitor a claim timeout.
+      handed: ({ entry, members }) => {
+        if (this.#stopping) return; // left pending: another worker claims it
+        this.opts.take(toTurn(entry), false, members && readMembers(members));
+      },
+      ready: () => this.wake(true),
+    });
     let backlog = false;
     while (!this.#stopping) {
       const free = this.opts.free();
@@ -91,33 +104,30 @@ export class TurnIntake {
   }
 
   async #visit(now: number, tick: boolean, free: number): Promise<number> {
-    const named = this.#named;
-    this.#named = null;
-    if (named && !tick) {
-      const { fresh, prefetched } = await this.queue.take(this.opts.consumer, free, named);
-      for (const turn of fresh) {
-        const history = turn.entryId === prefetched?.entryId ? prefetched.history : undefined;
-        this.opts.take(turn, false, history);
-      }
-      return fresh.length;
-    }
+    const recover = this.#recover;
+    this.#recover = false;
     const claim = tick && now >= this.#nextClaim;
     if (claim) this.#nextClaim = now + Math.max(1000, this.opts.claimIdleMs / 2);
     const announce = tick && now >= this.#nextAnnounce;
     if (announce) this.#nextAnnounce = now + this.opts.announceEveryMs;
     const heartbeat = tick && this.wakeups !== undefined && now >= this.#nextHeartbeat;
     if (heartbeat) this.#nextHeartbeat = now + this.opts.heartbeatEveryMs;
-    const { claimed, fresh } = await this.queue.poll(this.opts.consumer, {
-      count: free,
-      claimIdleMs: claim ? this.opts.claimIdleMs : undefined,
-      announce: announce ? this.opts.announcement() : undefined,
-      heartbeat,
-    });
+    const { consumer } = this.opts;
+    const [own, { claimed, fresh }] = await Promise.all([
+      recover ? this.queue.ownTurns(consumer, free, this.opts.running()) : [],
+      this.queue.poll(consumer, {
+        count: free,
+        claimIdleMs: claim ? this.opts.claimIdleMs : undefined,
+        announce: announce ? this.opts.announcement() : undefined,
+        heartbeat,
+      }),
+    ]);
     if (claimed.length) this.opts.log(`claimed ${claimed.length} turn(s) left by a dead worker`);
+    if (own.length) this.opts.log(`found ${own.length} turn(s) handed over while unsubscribed`);
     // Claim and read share one request, so together they may exceed `free` by up to `free`:
     // those turns are ours now (pending under our name), so they run, a little over the limit.
     for (const turn of claimed) this.opts.take(turn, true);
-    for (const turn of fresh) this.opts.take(turn, false);
+    for (const turn of [...own, ...fresh]) this.opts.take(turn, false);
     return claimed.length + fresh.length;
   }
 }

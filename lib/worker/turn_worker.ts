@@ -17,6 +17,7 @@ import {
 } from "./decisions.ts";
 import { type TurnMetrics, turnReporter, type TurnStats } from "./metrics.ts";
 import { ReplyWriter } from "./reply_writer.ts";
+import { RunningTurns } from "./running_turns.ts";
 import { TurnIntake, type WakeSource } from "./turn_intake.ts";
 
 export interface TurnWorkerDeps {
@@ -28,7 +29,7 @@ export interface TurnWorkerDeps {
   };
   /** A conversation's messages, oldest first. */
   history(token: string, conversation: string): Promise<Message[]>;
-  /** Pushes when a turn is queued (pub/sub); without it the worker only polls, slowly. */
+  /** Turns handed to it as they are queued (pub/sub); without it the worker only polls, slowly. */
   wakeups?: WakeSource;
 }
 
@@ -47,20 +48,13 @@ export interface TurnWorkerOptions {
 const TICK_MAX_MS = 10_000;
 const HEARTBEAT_EVERY_MS = 30_000;
 
-interface Running {
-  turn: QueuedTurn;
-  abort: AbortController;
-  stats: TurnStats;
-  started: number;
-}
-
 export class TurnWorker {
   readonly consumer: string;
   readonly #deps: TurnWorkerDeps;
   readonly #opts: TurnWorkerOptions;
   readonly #log: (line: string) => void;
   readonly #report: ReturnType<typeof turnReporter>;
-  readonly #running = new Map<string, Running>();
+  readonly #running: RunningTurns;
   readonly #timers: ReturnType<typeof setInterval>[] = [];
   #stopping = false;
   #modelReady = false;
@@ -73,6 +67,7 @@ export class TurnWorker {
   constructor(deps: TurnWorkerDeps, opts: TurnWorkerOptions) {
     this.#deps = deps;
     this.#opts = opts;
+    this.#running = new RunningTurns(opts.concurrency);
     this.consumer = opts.consumer ??
       `w-${Deno.hostname()}-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
     const logger = processLog.child({ worker: this.consumer });
@@ -112,7 +107,8 @@ export class TurnWorker {
       announceEveryMs: ANNOUNCE_EVERY_MS,
       heartbeatEveryMs: HEARTBEAT_EVERY_MS,
       // A worker that cannot answer takes no turns: the ones that can, or a later self, will.
-      free: () => this.#modelReady && !this.#stopping ? concurrency - this.#running.size : 0,
+      free: () => this.#modelReady && !this.#stopping ? this.#running.free : 0,
+      running: () => this.#running.ids(),
       announcement: () => this.#status(),
       take: (turn, claimed, history) => this.#handle(turn, claimed, history),
       log: (line) => this.#log(line),
@@ -148,6 +144,7 @@ export class TurnWorker {
       ready: this.#modelReady,
       detail: this.#modelDetail,
       until: Date.now() + ANNOUNCE_EVERY_MS * 3,
+      capacity: this.#opts.concurrency,
     };
   }
 
@@ -178,11 +175,10 @@ export class TurnWorker {
   }
 
   async #handle(turn: QueuedTurn, claimed: boolean, history?: Message[]): Promise<void> {
+    const running = this.#running.start(turn);
+    if (!running) return;
+    const { abort, stats, started } = running;
     const { queue } = this.#deps;
-    const abort = new AbortController();
-    const stats: TurnStats = { tokens: 0, outcome: "left" };
-    const started = performance.now();
-    this.#running.set(turn.entryId, { turn, abort, stats, started });
     try {
       const deliveries = claimed ? await queue.deliveries(turn.entryId) : 1;
       if (!this.#modelReady) await this.#loadModel();
@@ -225,8 +221,7 @@ export class TurnWorker {
         (e) => this.#log(`recording the failure failed: ${e}`),
       );
     } finally {
-      this.#running.delete(turn.entryId);
-      this.#intake?.slotFreed();
+      this.#intake?.slotFreed(this.#running.end(turn.entryId));
       this.#report(turn, stats, (performance.now() - started) / 1000);
     }
   }
@@ -280,7 +275,7 @@ export class TurnWorker {
   #recorded(turn: QueuedTurn, outcome: FinishOutcome): void {
     if (outcome === "committed") return;
     this.#log(`turn ${turn.turn} not recorded: ${outcome}`);
-    const running = [...this.#running.values()].find((r) => r.turn === turn);
+    const running = this.#running.of(turn);
     if (running) running.stats.outcome = outcome;
   }
 

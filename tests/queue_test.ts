@@ -1,7 +1,7 @@
 // The queue's guarantees on a real redis-server: exactly one commit per turn even when a worker
 // presumed dead comes back, trimming that keeps what is still needed, batched delta writes.
 import assert from "node:assert/strict";
-import { REQUESTS_STREAM, sessionKeyList, WORKER_GROUP } from "../lib/redis/keys.ts";
+import { REQUESTS_STREAM, sessionKeyList, sessionKeys, WORKER_GROUP } from "../lib/redis/keys.ts";
 import { decodeOutcome, UnexpectedOutcome } from "../lib/redis/script_runner.ts";
 import { ACCEPT_TURN } from "../lib/redis/scripts.ts";
 import { ReplyWriter } from "../lib/worker/reply_writer.ts";
@@ -178,19 +178,41 @@ Deno.test("a queued turn is handed to the least loaded worker that listens, with
   });
 });
 
-Deno.test("a hand-off nobody heard stays pending under its worker, which finds it itself", async () => {
+Deno.test("a hand-off nobody heard puts the turn back for whichever worker reads next", async () => {
   await withQueue(async (queue) => {
     const { token } = await createSession(queue.redis, "Ada", 3600);
     const accepted = await queue.accept(token, "t1", "hi", "", {
-      workers: [{ id: "gone", capacity: 4 }],
+      workers: [{ id: "gone", capacity: 4 }, { id: "gone-too", capacity: 4 }],
     });
     assert.deepEqual([accepted.outcome, accepted.worker], ["queued", null]);
-    assert.deepEqual((await queue.poll("other", { count: 10 })).fresh, [], "not undelivered");
-    const own = await queue.ownTurns("gone", 10, []);
-    assert.deepEqual(own.map((t) => t.turn), ["t1"]);
-    assert.deepEqual(await queue.ownTurns("gone", 10, [own[0].entryId]), [], "running: skipped");
-    assert.equal(await queue.finishDone("gone", own[0], "hello", false), "committed");
     assert.deepEqual(await queue.ownTurns("gone", 10, []), []);
+    assert.deepEqual(await queue.ownTurns("gone-too", 10, []), []);
+    const [turn] = (await queue.poll("other", { count: 10 })).fresh;
+    assert.equal(turn?.turn, "t1");
+    // The turn's state names the entry it lives in now (the web server ends orphans by it).
+    assert.equal(await queue.redis.hget(sessionKeys(token).turns, "t1:entry"), turn.entryId);
+    assert.equal(await queue.finishDone("other", turn, "hello", false), "committed");
+  });
+});
+
+Deno.test("a hand-off lost on its way is found by its worker among its own pending turns", async () => {
+  await withQueue(async (queue, _resp, endpoint) => {
+    const { token } = await createSession(queue.redis, "Ada", 3600);
+    const { close } = await listen(endpoint, ["w5"]);
+    try {
+      const accepted = await queue.accept(token, "t1", "hi", "", {
+        workers: [{ id: "w5", capacity: 4 }],
+      });
+      assert.equal(accepted.worker, "w5");
+    } finally {
+      close();
+    }
+    assert.deepEqual((await queue.poll("other", { count: 10 })).fresh, [], "delivered to w5");
+    const own = await queue.ownTurns("w5", 10, []);
+    assert.deepEqual(own.map((t) => t.turn), ["t1"]);
+    assert.deepEqual(await queue.ownTurns("w5", 10, [own[0].entryId]), [], "running: skipped");
+    assert.equal(await queue.finishDone("w5", own[0], "hello", false), "committed");
+    assert.deepEqual(await queue.ownTurns("w5", 10, []), []);
   });
 });
 

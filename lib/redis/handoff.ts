@@ -1,8 +1,9 @@
 // Handing a turn to a worker as it is queued: ACCEPT_TURN delivers the new entry (XREADGROUP) to
 // the live worker with the most free slots and publishes it, with its conversation, on that
 // worker's own channel, so the worker starts the model with no read of its own. The requests
-// stream stays the source of truth: a hand-off nobody heard leaves the turn pending under a
-// worker, which finds it when it subscribes again (OWN_TURNS), or another claims it.
+// stream stays the source of truth: a hand-off nobody heard puts the turn back for whichever
+// worker reads next, and one lost on its way finds its worker when it subscribes again
+// (OWN_TURNS), or another worker claims it.
 import { WORKER_GROUP } from "./keys.ts";
 import type { RawEntry } from "./stream_entries.ts";
 
@@ -27,14 +28,15 @@ export const candidatesArg = (workers: readonly Candidate[] = []): string =>
     .map((w) => `${w.id} ${Math.floor(w.capacity)}`).join(" ");
 
 /**
- * Lua: handOff(entry, conversation, candidates) after the turn's XADD; KEYS[2] is the session's
- * history, KEYS[6] the requests stream. Load is what each worker has pending (delivered and not
- * acknowledged), so a full worker is skipped and the least loaded one is chosen. Answers the
- * worker that heard it, or nil (left undelivered, or pending for OWN_TURNS or a claim).
+ * Lua: handOff(turn, entry, conversation, candidates) after the turn's XADD; KEYS[2] is the
+ * session's history, KEYS[3] its turns hash, KEYS[6] the requests stream. Load is what each worker
+ * has pending (delivered and not acknowledged), so a full worker is skipped and the least loaded
+ * one is chosen. Answers the worker that heard it, or nil: then the turn waits undelivered for the
+ * next worker that reads (all were full, or none listened: a worker restarting reads it at once).
  * pcall: a missing group (no worker ever started) must not fail a turn that is already queued.
  */
 export const HANDOFF_LUA = `
-local function handOff(entry, c, candidates)
+local function handOff(turn, entry, c, candidates)
   if candidates == '' then return nil end
   local p = redis.pcall('XPENDING', KEYS[6], '${WORKER_GROUP}')
   if type(p) ~= 'table' or p.err then return nil end
@@ -66,6 +68,13 @@ local function handOff(entry, c, candidates)
     end
     local heard = redis.call('PUBLISH', '${workerChannel("")}' .. pick[i][1], payload)
     if heard > 0 then return pick[i][1] end
+  end
+  -- Nobody listened. Our own turn goes back undelivered (as a new entry, which its turn state
+  -- records); an older one stays pending for its worker's own look (OWN_TURNS) or a claim.
+  if e[1] == entry then
+    redis.call('XACK', KEYS[6], '${WORKER_GROUP}', e[1])
+    redis.call('XDEL', KEYS[6], e[1])
+    redis.call('HSET', KEYS[3], turn .. ':entry', redis.call('XADD', KEYS[6], '*', unpack(e[2])))
   end
   return nil
 end

@@ -129,7 +129,7 @@ user[#user + 1] = json
 local id = redis.call('XADD', KEYS[4], 'MAXLEN', '~', '5000', '*', unpack(user))
 hint(id, user, seen[2])
 if slide then refresh(ttl) end
-local worker = handOff(entry, c, ARGV[18])
+local worker = handOff(turn, entry, c, ARGV[18])
 if worker then return { 'queued', worker } end
 return 'queued'
 `,

@@ -34,7 +34,11 @@ const text = (v: RespValue): string =>
  * format requires (the SDK reads only the first; JSON payloads never contain one).
  */
 export function sseEvent(fields: string[]): Uint8Array {
-  return utf8.encode(`data: ${fields.join(",").split(/\r\n|\r|\n/).join("\ndata: ")}\n\n`);
+  return utf8.encode(sseText(fields));
+}
+
+function sseText(fields: string[]): string {
+  return `data: ${fields.join(",").split(/\r\n|\r|\n/).join("\ndata: ")}\n\n`;
 }
 
 /** Channel names from the path segments after /subscribe (Upstash REST: one argument each). */
@@ -114,8 +118,17 @@ export class Subscriptions {
       if (v instanceof RespError) return settle.reject(new Error(v.message));
       if (!Array.isArray(v) || v.length < 3) return;
       const type = text(v[0]);
-      send(sseEvent(v.map(text)));
+      pending += sseText(v.map(text));
       if (type === kind && ++confirmed === channels.length) settle.resolve();
+    };
+    // Messages that arrive in one read go out as one chunk: a burst of hand-offs or hints costs
+    // the bridge one write, and the subscriber one read, instead of one per message.
+    let pending = "";
+    const flush = () => {
+      if (!pending) return;
+      const out = pending;
+      pending = "";
+      send(utf8.encode(out));
     };
 
     const body = new ReadableStream<Uint8Array>({
@@ -134,6 +147,7 @@ export class Subscriptions {
           const n = await conn.read(chunk);
           if (n === null) break;
           parser.push(chunk.subarray(0, n), onReply);
+          flush();
         }
       } catch (err) {
         settle.reject(asError(err));

@@ -2,6 +2,9 @@
 // MODEL_TIMEOUT_MS, Stop, close(), an empty answer, and failures as readable ModelErrors.
 import { ModelError, ModelUnavailableError } from "./types.ts";
 
+/** Why a finished request's signal aborts: one shared reason, not an exception built per turn. */
+const FINISHED = new DOMException("model request finished", "AbortError");
+
 /**
  * The life of one model request: one AbortSignal for fetch that fires when the caller stops the
  * turn, when the server sends nothing for `idleMs`, or when the request is disposed (closing the
@@ -75,7 +78,7 @@ export class TurnGuard {
     this.#disposed = true;
     clearTimeout(this.#timer);
     this.#caller.removeEventListener("abort", this.#onCallerAbort);
-    this.#controller.abort(new DOMException("model request finished", "AbortError"));
+    this.#controller.abort(FINISHED);
   }
 }
 

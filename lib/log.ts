@@ -8,12 +8,16 @@ export type Fields = Record<string, unknown>;
 const RANK: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
 /** Session tokens are 43 base64url characters (256 bits); keys are `chat:<kind>:<token>`. */
+const TOKEN_CHARS = 43;
 const TOKEN = /(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])/g;
 const SESSION_KEY = /\bchat:([a-z]+):[A-Za-z0-9_-]+/g;
 
 /** The text with every session key and token replaced by a placeholder. */
 export function redact(text: string): string {
-  return text.replace(SESSION_KEY, "chat:$1:<token>").replace(TOKEN, "<token>");
+  // Most values (ids, names, short messages) name no key and are too short to hold a token: they
+  // skip the regular expressions, which were a tenth of a busy web server's CPU.
+  if (text.includes("chat:")) text = text.replace(SESSION_KEY, "chat:$1:<token>");
+  return text.length < TOKEN_CHARS ? text : text.replace(TOKEN, "<token>");
 }
 
 function clean(value: unknown, depth = 0): unknown {

@@ -7,6 +7,7 @@ import { freePort, startRedisServer } from "../dev/redis_server.ts";
 import { startOpenAIServer } from "./fixtures/model_servers.ts";
 import { ChatClient, newSession } from "./support/stack.ts";
 import { waitFor } from "./support/wait.ts";
+import { redact } from "../lib/log.ts";
 
 const ROOT = new URL("../", import.meta.url);
 
@@ -131,5 +132,19 @@ Deno.test("a turn's log lines share its request id, never show its token, and ar
     await model.close();
     await bridge.close();
     await redisServer.stop();
+  }
+});
+
+Deno.test("redact hides tokens and session keys wherever they stand, and leaves the rest", () => {
+  const token = "A".repeat(20) + "b_-9".repeat(5) + "xyz"; // 43 base64url characters
+  assert.equal(redact(token), "<token>");
+  assert.equal(redact(`token=${token}.`), "token=<token>.");
+  assert.equal(redact(`EVALSHA on chat:r:${token} failed`), "EVALSHA on chat:r:<token> failed");
+  assert.equal(redact("chat:s:short"), "chat:s:<token>", "a key is hidden even when short");
+  assert.equal(redact(token + "A"), token + "A", "44 characters are not a token");
+  for (
+    const plain of ["turn queued", "b3c1d8a2-0000-4000-8000-000000000000", "w-host-1-ab12", ""]
+  ) {
+    assert.equal(redact(plain), plain);
   }
 });

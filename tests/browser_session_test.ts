@@ -2,7 +2,7 @@
 // its session alive well past that, and once the session is gone anyway the expiry screen offers
 // the conversation the page still shows as a download (see browser_chat_test.ts for the stack).
 import assert from "node:assert/strict";
-import { sessionKeyList } from "../lib/redis/keys.ts";
+import { sessionKeyList, sessionKeys } from "../lib/redis/keys.ts";
 import {
   BROWSER_TEST,
   bubbleTexts,
@@ -12,6 +12,7 @@ import {
   useBrowserStack,
 } from "./support/page.ts";
 import { PLAIN, reply, TOKEN_DELAY_MS } from "./support/replies.ts";
+import { waitFor } from "./support/wait.ts";
 
 const TTL_S = 3;
 const shared = useBrowserStack({
@@ -59,7 +60,23 @@ Deno.test(
     const token = await page.evaluate(() =>
       JSON.parse(localStorage.getItem("chat.session")!).token
     );
-    await shared.ui.stack.redis.del(...sessionKeyList(token));
+    // The open socket refreshes the session every second (a TTL of 3 s): one refresh between the
+    // expiry and the typing would end the socket before anything was typed. Expire it right after
+    // a refresh, so the next is most of a second away.
+    const { redis } = shared.ui.stack;
+    let last = Infinity;
+    await waitFor(
+      async () => {
+        const left = await redis.pttl(sessionKeys(token).session);
+        const refreshed = left > last + 50;
+        last = left;
+        return refreshed;
+      },
+      "a keep-alive refresh",
+      10_000,
+      { intervalMs: 20 },
+    );
+    await redis.del(...sessionKeyList(token));
     await send(page, "typed just as it expired");
     const failed = page.locator(".msg-user[data-state=failed]");
     await failed.waitFor();

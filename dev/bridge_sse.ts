@@ -33,11 +33,7 @@ const text = (v: RespValue): string =>
  * Upstash expect plain messages. A payload's line breaks become further `data:` lines, as the SSE
  * format requires (the SDK reads only the first; JSON payloads never contain one).
  */
-export function sseEvent(fields: string[]): Uint8Array {
-  return utf8.encode(sseText(fields));
-}
-
-function sseText(fields: string[]): string {
+function sseEvent(fields: string[]): string {
   return `data: ${fields.join(",").split(/\r\n|\r|\n/).join("\ndata: ")}\n\n`;
 }
 
@@ -109,6 +105,15 @@ export class Subscriptions {
       controller.enqueue(chunk);
       if ((controller.desiredSize ?? 0) < -MAX_QUEUED_BYTES) end();
     };
+    // Messages that arrive in one read go out as one chunk: a burst of hand-offs or hints costs
+    // the bridge one write, and the subscriber one read, instead of one per message.
+    let pending = "";
+    const flush = () => {
+      if (!pending) return;
+      const out = pending;
+      pending = "";
+      send(utf8.encode(out));
+    };
     const onReply = (v: RespValue) => {
       if (authPending) {
         authPending = false;
@@ -118,17 +123,8 @@ export class Subscriptions {
       if (v instanceof RespError) return settle.reject(new Error(v.message));
       if (!Array.isArray(v) || v.length < 3) return;
       const type = text(v[0]);
-      pending += sseText(v.map(text));
+      pending += sseEvent(v.map(text));
       if (type === kind && ++confirmed === channels.length) settle.resolve();
-    };
-    // Messages that arrive in one read go out as one chunk: a burst of hand-offs or hints costs
-    // the bridge one write, and the subscriber one read, instead of one per message.
-    let pending = "";
-    const flush = () => {
-      if (!pending) return;
-      const out = pending;
-      pending = "";
-      send(utf8.encode(out));
     };
 
     const body = new ReadableStream<Uint8Array>({

@@ -33,7 +33,7 @@ export function encodeCommands(commands: readonly (readonly string[])[]): Uint8A
 const NON_ASCII = /[\u0080-\uffff]/;
 
 /** The length of `s` as UTF-8, as TextEncoder writes it (a lone surrogate becomes U+FFFD). */
-export function utf8Length(s: string): number {
+function utf8Length(s: string): number {
   if (!NON_ASCII.test(s)) return s.length;
   let n = s.length;
   for (let i = 0; i < s.length; i++) {

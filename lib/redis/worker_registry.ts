@@ -52,9 +52,12 @@ export async function modelAvailability(redis: Redis): Promise<ModelAvailability
   for (let i = 0; raw && i + 1 < raw.length; i += 2) {
     try {
       const status = JSON.parse(raw[i + 1]) as WorkerStatus;
-      if (status.until > now) live.push(status);
-      else stale.push(raw[i]);
-      if (status.until > now && status.ready && Number(status.capacity) > 0) {
+      if (status.until <= now) {
+        stale.push(raw[i]);
+        continue;
+      }
+      live.push(status);
+      if (status.ready && Number(status.capacity) > 0) {
         workers.push({ id: raw[i], capacity: Number(status.capacity) });
       }
     } catch {

@@ -1,5 +1,7 @@
 // RESP2 wire format for the local Redis tools: command encoding and an incremental reply parser
-// that keeps 64-bit integers exact. Dev/test tooling only.
+// that keeps 64-bit integers exact. Dev/test tooling only. Not node-redis (6.4): it rounds integers
+// past 2^53 unless told to map them to strings, and no mapping of its then keeps integer, status
+// and bulk replies apart, which the bridge needs to answer as Upstash does.
 
 /** An error reply from Redis (`-ERR ...`); `message` is the line without the leading `-`. */
 export class RespError extends Error {

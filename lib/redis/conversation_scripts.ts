@@ -57,7 +57,7 @@ for _, t in ipairs(running(r)) do redis.call('HSET', KEYS[3], t .. ':stop', '1')
 local fields = {}
 for i, f in ipairs(CONV_FIELDS) do fields[i] = c .. ':' .. f end
 redis.call('HDEL', KEYS[5], unpack(fields))
-redis.call('ZREMRANGEBYLEX', KEYS[2], '[' .. c .. ':', '(' .. c .. ';')
+redis.call('ZREMRANGEBYLEX', KEYS[2], bounds(c))
 emit({ 'type', 'conversation_deleted', 'id', c, 'conv', c })
 refresh(ARGV[2])
 return 'deleted'

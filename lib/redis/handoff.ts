@@ -56,7 +56,7 @@ local function handOff(turn, entry, c, candidates)
   local msg = { e = e[1], f = e[2] }
   -- An older turn (a backlog) comes without its conversation: its session's keys are not ours.
   if e[1] == entry then
-    local h = redis.call('ZRANGEBYLEX', KEYS[2], '[' .. c .. ':', '(' .. c .. ';')
+    local h = redis.call('ZRANGEBYLEX', KEYS[2], bounds(c))
     local size = 0
     for _, m in ipairs(h) do size = size + #m end
     if size <= ${MAX_HANDOFF_HISTORY_BYTES} then msg.h = h end

@@ -4,7 +4,10 @@
 // so the error can be added and removed by the Lua scripts without parsing the message.
 import type { Message, TurnError } from "../contract/frames.ts";
 
-/** The [min, max) ZRANGEBYLEX bounds of one conversation (":" and ";" never occur in its id). */
+/**
+ * The [min, max) ZRANGEBYLEX bounds of one conversation (":" and ";" never occur in its id); the
+ * scripts' `bounds(c)` (session_lua.ts) is the same.
+ */
 export const conversationRange = (
   conversation: string,
 ): [`[${string}`, `(${string}`] => [

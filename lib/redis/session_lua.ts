@@ -13,6 +13,8 @@ local function refresh(ttl)
 end
 
 local function pad(n) return string.format('%010d', tonumber(n)) end
+-- The [min, max) ZRANGEBYLEX bounds of conversation c's messages (conversationRange() in TS).
+local function bounds(c) return '[' .. c .. ':', '(' .. c .. ';' end
 local function conversationCount()
   local n = 0
   for _, f in ipairs(redis.call('HKEYS', KEYS[5])) do
@@ -99,8 +101,8 @@ end
 -- Regenerate: drops the replies after r's last user message and clears its failure; returns its
 -- seq, JSON and id (nil when r has no user message).
 local function reopenLast(r, ts)
-  local c = r.id
-  local tail = redis.call('ZREVRANGEBYLEX', KEYS[2], '(' .. c .. ';', '[' .. c .. ':', 'LIMIT', 0, 64)
+  local min, max = bounds(r.id)
+  local tail = redis.call('ZREVRANGEBYLEX', KEYS[2], max, min, 'LIMIT', 0, 64)
   local at
   for i, m in ipairs(tail) do
     if parts(m) == 'u' then
@@ -121,8 +123,8 @@ local function cutFrom(r, id)
   local c = r.id
   local m, seq = userMessage(c, id)
   if not m then return false end
-  local gone = redis.call('ZREMRANGEBYLEX', KEYS[2], '[' .. c .. ':' .. pad(seq) .. ':',
-    '(' .. c .. ';')
+  local _, max = bounds(c)
+  local gone = redis.call('ZREMRANGEBYLEX', KEYS[2], '[' .. c .. ':' .. pad(seq) .. ':', max)
   addCount(r, -gone)
   return true
 end

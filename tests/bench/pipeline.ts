@@ -2,22 +2,19 @@
 // servers that speak OpenAI's protocol. Prints figures; asserts nothing.
 //   added latency to the first delta (cold after idle, 1 / 50 / 200 sessions), REST requests and
 //   Redis commands per turn, idle requests/s of a worker and of a web server, relayed tokens/s,
-//   and the web server's memory for 1,000 idle sockets.
+//   and the web server's memory for 1,000 idle sockets; and, to read them by, each process's CPU
+//   per turn under load and one bare round trip between processes, hot and after idleness.
 import { RespConnection } from "../../dev/resp.ts";
 import { loadConfig } from "../../lib/config.ts";
 import { createOpenAIProvider } from "../../lib/providers/openai.ts";
 import { ChatClient, newSession, type Stack, startStack } from "../support/stack.ts";
-import { startModelServerProcess } from "../fixtures/model_server_process.ts";
-import type { OpenAIServerOptions } from "../fixtures/model_servers.ts";
+import { CpuMeter } from "./process_cpu.ts";
+import { ms, pct, REPEATS, sleep, stackWithModel } from "./common.ts";
+import { throughput } from "./throughput.ts";
 
 const FIRST_TOKEN_MS = 200;
 const COLD_SAMPLES = Number(Deno.env.get("BENCH_COLD_SAMPLES") ?? 5);
 const IDLE_SECONDS = Number(Deno.env.get("BENCH_IDLE_SECONDS") ?? 30);
-const REPEATS = Number(Deno.env.get("BENCH_REPEATS") ?? 3);
-const pct = (xs: number[], p: number) =>
-  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))];
-const ms = (x: number) => `${x.toFixed(1)} ms`;
-const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
 
 /** Sends one turn; resolves with [send → first delta, send → done] in ms. */
 async function turn(client: ChatClient, content: string): Promise<[number, number]> {
@@ -55,24 +52,6 @@ async function modelOwn(url: string): Promise<number> {
 
 let own = FIRST_TOKEN_MS;
 
-/** A stack whose model server runs in its own process, as a real model does. */
-async function stackWithModel(model: OpenAIServerOptions, env: Record<string, string>) {
-  const server = await startModelServerProcess(model);
-  const stack = await startStack({
-    modelEnv: { MODEL_PROVIDER: "openai", OPENAI_BASE_URL: server.url, OPENAI_MODEL: "local" },
-    env,
-  }).catch(async (err) => {
-    await server.close();
-    throw err;
-  });
-  const stop = stack.stop;
-  stack.stop = async () => {
-    await stop();
-    await server.close();
-  };
-  return { stack, modelUrl: server.url };
-}
-
 async function sessions(stack: Stack, n: number, turns: number): Promise<number[]> {
   const clients = await Promise.all(
     Array.from(
@@ -93,10 +72,12 @@ async function sessions(stack: Stack, n: number, turns: number): Promise<number[
  * repetition's p50 / p99, and their medians. The first repetition also pays for the worker's new
  * connections to the model (one per concurrent stream), which later ones reuse.
  */
-async function burst(stack: Stack, n: number, turns: number) {
+async function burst(stack: Stack, n: number, turns: number, cpu?: CpuMeter) {
   const runs: [number, number][] = [];
   for (let i = 0; i < REPEATS; i++) {
+    await cpu?.start();
     const added = await sessions(stack, n, turns);
+    await cpu?.stop();
     runs.push([pct(added, 0.5), pct(added, 0.99)]);
   }
   const each = runs.map(([p50, p99]) => `${p50.toFixed(1)} / ${p99.toFixed(1)}`).join(", ");
@@ -104,6 +85,30 @@ async function burst(stack: Stack, n: number, turns: number) {
   console.log(
     `${n} sessions, added: p50 ${ms(median(0))}, p99 ${ms(median(1))} ` +
       `(median of ${REPEATS}; each p50 / p99: ${each})`,
+  );
+}
+
+/**
+ * This machine's floor for the cold figure: one HTTP round trip to another process (the model
+ * server's /models), hot and after 10 s of idleness. A turn crosses about a dozen processes' event
+ * loops, and after idleness each wakes more slowly.
+ */
+async function roundTrips(modelUrl: string) {
+  const once = async () => {
+    const t0 = performance.now();
+    await (await fetch(`${modelUrl}/models`)).arrayBuffer();
+    return performance.now() - t0;
+  };
+  const hot: number[] = [];
+  for (let i = 0; i < 30; i++) hot.push(await once());
+  const cold: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    await sleep(10_000);
+    cold.push(await once());
+  }
+  console.log(
+    `one HTTP round trip to another process: median ${ms(pct(hot, 0.5))} hot, ` +
+      `${ms(pct(cold, 0.5))} after 10 s idle (this machine's floor, per hop)`,
   );
 }
 
@@ -116,7 +121,7 @@ async function redisCommands(stack: Stack): Promise<number> {
 }
 
 async function latency() {
-  const { stack, modelUrl } = await stackWithModel({
+  const { stack, modelUrl, modelPid } = await stackWithModel({
     reply: "one two three four five six seven eight nine ten",
     firstTokenDelayMs: FIRST_TOKEN_MS,
   }, { RATE_LIMIT_PER_MINUTE: "1000000", WORKER_CLAIM_IDLE_MS: "15000" });
@@ -147,7 +152,17 @@ async function latency() {
     client.close();
 
     await burst(stack, 50, 10);
-    await burst(stack, 200, 5);
+    const cpu = new CpuMeter({
+      "web server": stack.servers[0].child.pid,
+      worker: stack.workers[0].child.pid,
+      redis: stack.redisServer.pid,
+      model: modelPid,
+      "clients and bridge": Deno.pid,
+    });
+    await burst(stack, 200, 5, cpu);
+    const perTurn = cpu.perTurn(200 * 5 * REPEATS);
+    if (perTurn) console.log(`CPU per turn in the 200-session bursts, ms: ${perTurn}`);
+    await roundTrips(modelUrl);
 
     await sleep(5000);
     let before = stack.bridge.requests;
@@ -163,45 +178,6 @@ async function latency() {
       `idle REST requests/s besides held subscriptions: worker ${worker.toFixed(3)}, ` +
         `web server holding a socket ${(both - worker).toFixed(3)}`,
     );
-  } finally {
-    await stack.stop();
-  }
-}
-
-async function throughput() {
-  const words = Array.from({ length: 2000 }, (_, i) => ` t${i}`).join("");
-  const { stack } = await stackWithModel(
-    { reply: words, tokenDelayMs: 0 },
-    { RATE_LIMIT_PER_MINUTE: "1000000", MAX_NEW_TOKENS: "4000" },
-  );
-  try {
-    for (const n of [1, 20]) {
-      const clients = await Promise.all(
-        Array.from(
-          { length: n },
-          async () => await ChatClient.connect(stack.baseUrl, await newSession(stack.baseUrl)),
-        ),
-      );
-      const t0 = performance.now();
-      const ok = await Promise.all(clients.map(async (client) => {
-        const id = crypto.randomUUID();
-        client.send({ type: "message", id, content: "long" });
-        const done = await client.waitFor((f) => f.id === id && f.type === "done", 120_000);
-        let text = "";
-        for (const f of client.frames) {
-          if (f.type === "delta" && f.id === id) text = text.slice(0, f.offset) + f.text;
-        }
-        const dones = client.frames.filter((f) => f.type === "done" && f.id === id).length;
-        return done.type === "done" && done.message.content === words && text === words &&
-          dones === 1;
-      }));
-      const seconds = (performance.now() - t0) / 1000;
-      console.log(
-        `relayed tokens/s, 2,000-token replies, ${n} session(s): ` +
-          `${Math.round(2000 * n / seconds)} (every reply exactly once: ${ok.every(Boolean)})`,
-      );
-      for (const c of clients) c.close();
-    }
   } finally {
     await stack.stop();
   }

@@ -52,7 +52,13 @@ async function modelOwn(url: string): Promise<number> {
 
 let own = FIRST_TOKEN_MS;
 
-async function sessions(stack: Stack, n: number, turns: number): Promise<number[]> {
+/** `n` new sessions, connected, then sending their turns at once; `cpu` meters the turns only. */
+async function sessions(
+  stack: Stack,
+  n: number,
+  turns: number,
+  cpu?: CpuMeter,
+): Promise<number[]> {
   const clients = await Promise.all(
     Array.from(
       { length: n },
@@ -60,9 +66,11 @@ async function sessions(stack: Stack, n: number, turns: number): Promise<number[
     ),
   );
   const added: number[] = [];
+  await cpu?.start();
   await Promise.all(clients.map(async (client) => {
     for (let i = 0; i < turns; i++) added.push((await turn(client, `q${i}`))[0] - own);
   }));
+  await cpu?.stop();
   for (const c of clients) c.close();
   return added;
 }
@@ -75,9 +83,7 @@ async function sessions(stack: Stack, n: number, turns: number): Promise<number[
 async function burst(stack: Stack, n: number, turns: number, cpu?: CpuMeter) {
   const runs: [number, number][] = [];
   for (let i = 0; i < REPEATS; i++) {
-    await cpu?.start();
-    const added = await sessions(stack, n, turns);
-    await cpu?.stop();
+    const added = await sessions(stack, n, turns, cpu);
     runs.push([pct(added, 0.5), pct(added, 0.99)]);
   }
   const each = runs.map(([p50, p99]) => `${p50.toFixed(1)} / ${p99.toFixed(1)}`).join(", ");

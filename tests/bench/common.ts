@@ -1,6 +1,6 @@
-// What the pipeline benchmark's parts share: repetitions, percentiles, and a stack whose model
-// server runs in its own process.
-import { startStack } from "../support/stack.ts";
+// What the pipeline benchmark's parts share: repetitions, percentiles, a stack whose model server
+// runs in its own process, and its clients.
+import { ChatClient, newSession, type Stack, startStack } from "../support/stack.ts";
 import { startModelServerProcess } from "../fixtures/model_server_process.ts";
 import type { OpenAIServerOptions } from "../fixtures/model_servers.ts";
 
@@ -26,4 +26,14 @@ export async function stackWithModel(model: OpenAIServerOptions, env: Record<str
     await server.close();
   };
   return { stack, modelUrl: server.url, modelPid: server.pid };
+}
+
+/** `n` new sessions, each with its socket open. */
+export function newClients(stack: Stack, n: number): Promise<ChatClient[]> {
+  return Promise.all(
+    Array.from(
+      { length: n },
+      async () => await ChatClient.connect(stack.baseUrl, await newSession(stack.baseUrl)),
+    ),
+  );
 }

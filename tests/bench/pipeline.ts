@@ -9,7 +9,7 @@ import { loadConfig } from "../../lib/config.ts";
 import { createOpenAIProvider } from "../../lib/providers/openai.ts";
 import { ChatClient, newSession, type Stack, startStack } from "../support/stack.ts";
 import { CpuMeter } from "./process_cpu.ts";
-import { ms, pct, REPEATS, sleep, stackWithModel } from "./common.ts";
+import { ms, newClients, pct, REPEATS, sleep, stackWithModel } from "./common.ts";
 import { throughput } from "./throughput.ts";
 
 const FIRST_TOKEN_MS = 200;
@@ -59,12 +59,7 @@ async function sessions(
   turns: number,
   cpu?: CpuMeter,
 ): Promise<number[]> {
-  const clients = await Promise.all(
-    Array.from(
-      { length: n },
-      async () => await ChatClient.connect(stack.baseUrl, await newSession(stack.baseUrl)),
-    ),
-  );
+  const clients = await newClients(stack, n);
   const added: number[] = [];
   await cpu?.start();
   await Promise.all(clients.map(async (client) => {

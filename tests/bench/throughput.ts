@@ -1,16 +1,14 @@
 // The pipeline benchmark's throughput part: relayed tokens/s of 2,000-token replies, 1 and 20
 // sessions, each reply checked to arrive whole and exactly once.
-import { ChatClient, newSession, type Stack } from "../support/stack.ts";
-import { pct, REPEATS, stackWithModel } from "./common.ts";
+import type { Stack } from "../support/stack.ts";
+import { newClients, pct, REPEATS, stackWithModel } from "./common.ts";
 
-/** `n` new sessions each asking for one long reply at once: tokens/s, and whether each arrived whole, once. */
+/**
+ * `n` new sessions each asking for one long reply at once: tokens/s, and whether every reply
+ * arrived whole and exactly once.
+ */
 async function longReplies(stack: Stack, n: number, words: string): Promise<[number, boolean]> {
-  const clients = await Promise.all(
-    Array.from(
-      { length: n },
-      async () => await ChatClient.connect(stack.baseUrl, await newSession(stack.baseUrl)),
-    ),
-  );
+  const clients = await newClients(stack, n);
   const t0 = performance.now();
   const ok = await Promise.all(clients.map(async (client) => {
     const id = crypto.randomUUID();

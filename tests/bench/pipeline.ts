@@ -3,30 +3,40 @@
 //   added latency to the first delta (cold after idle, 1 / 50 / 200 sessions), REST requests and
 //   Redis commands per turn, idle requests/s of a worker and of a web server, relayed tokens/s,
 //   and the web server's memory for 1,000 idle sockets; and, to read them by, each process's CPU
-//   per turn under load and one bare round trip between processes, hot and after idleness.
+//   per turn under load, one bare round trip between processes, hot and after idleness, and the
+//   latency figures of a minimal relay (reference_relay.ts) on the same machine in the same run.
 import { RespConnection } from "../../dev/resp.ts";
 import { loadConfig } from "../../lib/config.ts";
 import { createOpenAIProvider } from "../../lib/providers/openai.ts";
 import { ChatClient, newSession, type Stack, startStack } from "../support/stack.ts";
 import { CpuMeter } from "./process_cpu.ts";
-import { ms, newClients, pct, REPEATS, sleep, stackWithModel } from "./common.ts";
+import { ms, pct, REPEATS, sleep, stackWithModel } from "./common.ts";
+import { type Asker, type LatencyFigures, latencyFigures } from "./latency.ts";
+import { ReferenceClient, startReferenceRelay } from "./reference_relay.ts";
 import { throughput } from "./throughput.ts";
 
 const FIRST_TOKEN_MS = 200;
-const COLD_SAMPLES = Number(Deno.env.get("BENCH_COLD_SAMPLES") ?? 5);
 const IDLE_SECONDS = Number(Deno.env.get("BENCH_IDLE_SECONDS") ?? 30);
 
-/** Sends one turn; resolves with [send → first delta, send → done] in ms. */
-async function turn(client: ChatClient, content: string): Promise<[number, number]> {
-  const id = crypto.randomUUID();
-  const t0 = performance.now();
-  client.send({ type: "message", id, content });
-  await client.waitFor((f) => f.id === id && f.type === "delta", 120_000);
-  const first = performance.now() - t0;
-  await client.waitFor((f) => f.id === id && (f.type === "done" || f.type === "error"), 120_000);
-  const done = performance.now() - t0;
-  client.frames.length = 0;
-  return [first, done];
+/** A chat socket of the product as the latency figures ask it: ms from sending to the first delta. */
+async function productAsker(stack: Stack): Promise<Asker> {
+  const client = await ChatClient.connect(stack.baseUrl, await newSession(stack.baseUrl));
+  return {
+    async ask(content) {
+      const id = crypto.randomUUID();
+      const t0 = performance.now();
+      client.send({ type: "message", id, content });
+      await client.waitFor((f) => f.id === id && f.type === "delta", 120_000);
+      const first = performance.now() - t0;
+      await client.waitFor(
+        (f) => f.id === id && (f.type === "done" || f.type === "error"),
+        120_000,
+      );
+      client.frames.length = 0;
+      return first;
+    },
+    close: () => client.close(),
+  };
 }
 
 /**
@@ -48,45 +58,6 @@ async function modelOwn(url: string): Promise<number> {
   }
   await provider.close();
   return pct(samples, 0.5);
-}
-
-let own = FIRST_TOKEN_MS;
-
-/** `n` new sessions, connected, then sending their turns at once; `cpu` meters the turns only. */
-async function sessions(
-  stack: Stack,
-  n: number,
-  turns: number,
-  cpu?: CpuMeter,
-): Promise<number[]> {
-  const clients = await newClients(stack, n);
-  const added: number[] = [];
-  await cpu?.start();
-  await Promise.all(clients.map(async (client) => {
-    for (let i = 0; i < turns; i++) added.push((await turn(client, `q${i}`))[0] - own);
-  }));
-  await cpu?.stop();
-  for (const c of clients) c.close();
-  return added;
-}
-
-/**
- * `n` new sessions sending their turns at once, REPEATS times (new sessions each time): every
- * repetition's p50 / p99, and their medians. The first repetition also pays for the worker's new
- * connections to the model (one per concurrent stream), which later ones reuse.
- */
-async function burst(stack: Stack, n: number, turns: number, cpu?: CpuMeter) {
-  const runs: [number, number][] = [];
-  for (let i = 0; i < REPEATS; i++) {
-    const added = await sessions(stack, n, turns, cpu);
-    runs.push([pct(added, 0.5), pct(added, 0.99)]);
-  }
-  const each = runs.map(([p50, p99]) => `${p50.toFixed(1)} / ${p99.toFixed(1)}`).join(", ");
-  const median = (i: 0 | 1) => pct(runs.map((r) => r[i]), 0.5);
-  console.log(
-    `${n} sessions, added: p50 ${ms(median(0))}, p99 ${ms(median(1))} ` +
-      `(median of ${REPEATS}; each p50 / p99: ${each})`,
-  );
 }
 
 /**
@@ -121,38 +92,61 @@ async function redisCommands(stack: Stack): Promise<number> {
   return [...text.matchAll(/calls=(\d+)/g)].reduce((sum, m) => sum + Number(m[1]), 0);
 }
 
+/** REST requests and Redis commands (as Redis counts them) per turn of one warm session. */
+async function perTurnCost(stack: Stack) {
+  const client = await productAsker(stack);
+  await client.ask("warm up");
+  const requests0 = stack.bridge.requests, commands0 = await redisCommands(stack);
+  const N = 20;
+  for (let i = 0; i < N; i++) await client.ask(`count ${i}`);
+  const requests = (stack.bridge.requests - requests0) / N;
+  const commands = (await redisCommands(stack) - commands0 - 1) / N;
+  client.close();
+  console.log(
+    `per turn (1 session, 10-token reply): ${requests.toFixed(1)} REST requests, ` +
+      `${commands.toFixed(1)} Redis commands`,
+  );
+}
+
+/** What a worker, and a web server holding one idle socket, ask of Redis while nobody chats. */
+async function idleCost(stack: Stack) {
+  await sleep(5000);
+  let before = stack.bridge.requests;
+  await sleep(IDLE_SECONDS * 1000);
+  const worker = (stack.bridge.requests - before) / IDLE_SECONDS;
+  const idle = await ChatClient.connect(stack.baseUrl, await newSession(stack.baseUrl));
+  await sleep(3000);
+  before = stack.bridge.requests;
+  await sleep(IDLE_SECONDS * 1000);
+  const both = (stack.bridge.requests - before) / IDLE_SECONDS;
+  idle.close();
+  console.log(
+    `idle REST requests/s besides held subscriptions: worker ${worker.toFixed(3)}, ` +
+      `web server holding a socket ${(both - worker).toFixed(3)}`,
+  );
+}
+
+/** Each latency figure of the product divided by the reference relay's, from the same run. */
+function compare(ours: LatencyFigures, ref: LatencyFigures) {
+  const x = (a: number, b: number) => `${(a / b).toFixed(1)}x`;
+  const [o50, r50] = [ours.bursts.get(50)!, ref.bursts.get(50)!];
+  const [o200, r200] = [ours.bursts.get(200)!, ref.bursts.get(200)!];
+  console.log(
+    `product / reference relay: first turn after idle ${x(ours.cold, ref.cold)}, ` +
+      `1 session p50 ${x(ours.one[0], ref.one[0])} p99 ${x(ours.one[1], ref.one[1])}, ` +
+      `50 sessions p99 ${x(o50[1], r50[1])}, 200 sessions p50 ${x(o200[0], r200[0])} ` +
+      `p99 ${x(o200[1], r200[1])}`,
+  );
+}
+
 async function latency() {
   const { stack, modelUrl, modelPid } = await stackWithModel({
     reply: "one two three four five six seven eight nine ten",
     firstTokenDelayMs: FIRST_TOKEN_MS,
   }, { RATE_LIMIT_PER_MINUTE: "1000000", WORKER_CLAIM_IDLE_MS: "15000" });
   try {
-    own = await modelOwn(modelUrl);
+    const own = await modelOwn(modelUrl);
     console.log(`the model's own first token, called directly: median ${ms(own)}`);
-    const client = await ChatClient.connect(stack.baseUrl, await newSession(stack.baseUrl));
-    await turn(client, "warm up");
-    const cold: number[] = [];
-    for (let i = 0; i < COLD_SAMPLES; i++) {
-      await sleep(10_000);
-      cold.push((await turn(client, "after a pause"))[0] - own);
-    }
-    console.log(`first turn after 10 s idle, added: median ${ms(pct(cold, 0.5))} (${cold.length})`);
-    const one: number[] = [];
-    for (let i = 0; i < 50; i++) one.push((await turn(client, `q${i}`))[0] - own);
-    console.log(`1 session, added: p50 ${ms(pct(one, 0.5))}, p99 ${ms(pct(one, 0.99))}`);
-
-    const requests0 = stack.bridge.requests, commands0 = await redisCommands(stack);
-    const N = 20;
-    for (let i = 0; i < N; i++) await turn(client, `count ${i}`);
-    const requests = (stack.bridge.requests - requests0) / N;
-    const commands = (await redisCommands(stack) - commands0 - 1) / N;
-    console.log(
-      `per turn (1 session, 10-token reply): ${requests.toFixed(1)} REST requests, ` +
-        `${commands.toFixed(1)} Redis commands`,
-    );
-    client.close();
-
-    await burst(stack, 50, 10);
     const cpu = new CpuMeter({
       "web server": stack.servers[0].child.pid,
       worker: stack.workers[0].child.pid,
@@ -160,25 +154,19 @@ async function latency() {
       model: modelPid,
       "clients and bridge": Deno.pid,
     });
-    await burst(stack, 200, 5, cpu);
+    const ours = await latencyFigures("", () => productAsker(stack), own, cpu);
     const perTurn = cpu.perTurn(200 * 5 * REPEATS);
     if (perTurn) console.log(`CPU per turn in the 200-session bursts, ms: ${perTurn}`);
+    await perTurnCost(stack);
     await roundTrips(modelUrl);
-
-    await sleep(5000);
-    let before = stack.bridge.requests;
-    await sleep(IDLE_SECONDS * 1000);
-    const worker = (stack.bridge.requests - before) / IDLE_SECONDS;
-    const idle = await ChatClient.connect(stack.baseUrl, await newSession(stack.baseUrl));
-    await sleep(3000);
-    before = stack.bridge.requests;
-    await sleep(IDLE_SECONDS * 1000);
-    const both = (stack.bridge.requests - before) / IDLE_SECONDS;
-    idle.close();
-    console.log(
-      `idle REST requests/s besides held subscriptions: worker ${worker.toFixed(3)}, ` +
-        `web server holding a socket ${(both - worker).toFixed(3)}`,
-    );
+    const relay = await startReferenceRelay(stack.redisServer, modelUrl);
+    try {
+      const open = () => ReferenceClient.connect(relay.url);
+      compare(ours, await latencyFigures("reference relay: ", open, own));
+    } finally {
+      await relay.close();
+    }
+    await idleCost(stack);
   } finally {
     await stack.stop();
   }

@@ -1,0 +1,86 @@
+// The pipeline benchmark's latency figures, measured the same way for the product and for the
+// reference relay: added time to the first delta after idleness, for one session, and for bursts
+// of new sessions sending at once.
+import type { CpuMeter } from "./process_cpu.ts";
+import { ms, pct, REPEATS, sleep } from "./common.ts";
+
+/** One open socket: `ask` answers the time from sending a turn to its first delta, in ms. */
+export interface Asker {
+  ask(content: string): Promise<number>;
+  close(): void;
+}
+
+export interface LatencyFigures {
+  cold: number;
+  one: [p50: number, p99: number];
+  /** Per burst size: the median over REPEATS of each repetition's p50 and p99. */
+  bursts: Map<number, [p50: number, p99: number]>;
+}
+
+const COLD_SAMPLES = Number(Deno.env.get("BENCH_COLD_SAMPLES") ?? 5);
+
+/**
+ * The figures for one relay. `own`: the model's own time to its first token ("added" is beyond
+ * it). `cpu`, if given, meters the 200-session bursts' turns. Prints each figure as it comes, each
+ * line starting with `label`.
+ */
+export async function latencyFigures(
+  label: string,
+  open: () => Promise<Asker>,
+  own: number,
+  cpu?: CpuMeter,
+): Promise<LatencyFigures> {
+  const client = await open();
+  await client.ask("warm up");
+  const cold: number[] = [];
+  for (let i = 0; i < COLD_SAMPLES; i++) {
+    await sleep(10_000);
+    cold.push(await client.ask("after a pause") - own);
+  }
+  console.log(
+    `${label}first turn after 10 s idle, added: median ${ms(pct(cold, 0.5))} (${cold.length})`,
+  );
+  const one: number[] = [];
+  for (let i = 0; i < 50; i++) one.push(await client.ask(`q${i}`) - own);
+  console.log(`${label}1 session, added: p50 ${ms(pct(one, 0.5))}, p99 ${ms(pct(one, 0.99))}`);
+  client.close();
+  const bursts = new Map<number, [number, number]>();
+  for (const [n, turns] of [[50, 10], [200, 5]]) {
+    bursts.set(n, await burst(label, open, n, turns, own, n === 200 ? cpu : undefined));
+  }
+  return { cold: pct(cold, 0.5), one: [pct(one, 0.5), pct(one, 0.99)], bursts };
+}
+
+/**
+ * `n` new sessions sending `turns` turns each, all at once, REPEATS times (new sessions each
+ * time): each repetition's p50 / p99, and their medians. The first repetition also pays for new
+ * connections to the model (one per concurrent stream), which later ones reuse.
+ */
+async function burst(
+  label: string,
+  open: () => Promise<Asker>,
+  n: number,
+  turns: number,
+  own: number,
+  cpu?: CpuMeter,
+): Promise<[number, number]> {
+  const runs: [number, number][] = [];
+  for (let r = 0; r < REPEATS; r++) {
+    const clients = await Promise.all(Array.from({ length: n }, open));
+    const added: number[] = [];
+    await cpu?.start();
+    await Promise.all(clients.map(async (client) => {
+      for (let i = 0; i < turns; i++) added.push(await client.ask(`q${i}`) - own);
+    }));
+    await cpu?.stop();
+    for (const c of clients) c.close();
+    runs.push([pct(added, 0.5), pct(added, 0.99)]);
+  }
+  const each = runs.map(([p50, p99]) => `${p50.toFixed(1)} / ${p99.toFixed(1)}`).join(", ");
+  const median = (i: 0 | 1) => pct(runs.map((r) => r[i]), 0.5);
+  console.log(
+    `${label}${n} sessions, added: p50 ${ms(median(0))}, p99 ${ms(median(1))} ` +
+      `(median of ${REPEATS}; each p50 / p99: ${each})`,
+  );
+  return [median(0), median(1)];
+}

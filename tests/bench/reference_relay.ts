@@ -6,6 +6,7 @@
 import { RespConnection } from "../../dev/resp.ts";
 import { loadConfig } from "../../lib/config.ts";
 import { createOpenAIProvider } from "../../lib/providers/openai.ts";
+import { spawnReady } from "../fixtures/child_process.ts";
 
 const TURNS = "ref:turns";
 const DONE = "\u0000done";
@@ -23,8 +24,8 @@ export async function startReferenceRelay(
   modelUrl: string,
 ): Promise<ReferenceRelay> {
   const redisArgs = [String(redis.port), redis.password ?? ""];
-  const server = await spawn(["server", ...redisArgs]);
-  const worker = await spawn(["worker", ...redisArgs, modelUrl]);
+  const server = await spawnReady(new URL(import.meta.url), ["server", ...redisArgs]);
+  const worker = await spawnReady(new URL(import.meta.url), ["worker", ...redisArgs, modelUrl]);
   return {
     url: server.line.replace(/^http/, "ws"),
     async close() {
@@ -36,24 +37,6 @@ export async function startReferenceRelay(
       }
     },
   };
-}
-
-async function spawn(args: string[]) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", new URL(import.meta.url).pathname, ...args],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let seen = "";
-  while (!seen.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`the reference relay's ${args[0]} exited before it was ready`);
-    seen += value;
-  }
-  reader.releaseLock();
-  child.stdout.cancel().catch(() => {});
-  return { child, line: seen.split("\n")[0].trim() };
 }
 
 /** One socket to the relay: `ask()` answers the time from sending to the first piece, in ms. */

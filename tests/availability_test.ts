@@ -39,6 +39,25 @@ Deno.test("a turn after a pause is not held up by a refresh; health waits for it
   assert.equal((await availability()).available, false, "a caller that needs it fresh waits");
 });
 
+Deno.test("the refresh behind a stale answer starts after the turn's own request", async () => {
+  const { redis, state } = fakeRedis(1);
+  const asked: string[] = [];
+  const hgetall = redis.hgetall.bind(redis);
+  redis.hgetall = ((...args: Parameters<typeof hgetall>) => {
+    asked.push("refresh");
+    return hgetall(...args);
+  }) as typeof redis.hgetall;
+  const availability = cachedAvailability(redis, 5, 10_000);
+  await availability(true);
+  await sleep(20);
+  asked.length = 0;
+  await Promise.all([availability(true), availability(true)]);
+  asked.push("turn");
+  await sleep(20);
+  assert.deepEqual(asked, ["turn", "refresh"], "one refresh, after the turn's request");
+  assert.equal(state.reads, 2);
+});
+
 Deno.test("an answer older than the stale limit is read again before it is used", async () => {
   const { redis, state } = fakeRedis(10);
   const availability = cachedAvailability(redis, 5, 30);

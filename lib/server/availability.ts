@@ -18,11 +18,20 @@ export function cachedAvailability(redis: Redis, maxAgeMs = 2000, maxStaleMs = 3
     value.then((v) => settled = { at, value: v }, () => cached = null);
     return value;
   };
+  let deferred = false;
   return (allowStale = false): Promise<ModelAvailability> => {
     const now = Date.now();
     if (cached && now - cached.at <= maxAgeMs) return cached.value;
     if (allowStale && settled && now - settled.at <= maxStaleMs) {
-      refresh().catch(() => {});
+      // After the caller's own requests: starting a request costs a cold process about half a
+      // millisecond, which the turn that found the answer stale would otherwise wait for.
+      if (!deferred) {
+        deferred = true;
+        setTimeout(() => {
+          deferred = false;
+          if (!cached || Date.now() - cached.at > maxAgeMs) refresh().catch(() => {});
+        }, 0);
+      }
       return Promise.resolve(settled.value);
     }
     return refresh();

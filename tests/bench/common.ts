@@ -28,12 +28,12 @@ export async function stackWithModel(model: OpenAIServerOptions, env: Record<str
   return { stack, modelUrl: server.url, modelPid: server.pid };
 }
 
+/** A new session with its socket open. */
+export async function newClient(stack: Stack): Promise<ChatClient> {
+  return await ChatClient.connect(stack.baseUrl, await newSession(stack.baseUrl));
+}
+
 /** `n` new sessions, each with its socket open. */
 export function newClients(stack: Stack, n: number): Promise<ChatClient[]> {
-  return Promise.all(
-    Array.from(
-      { length: n },
-      async () => await ChatClient.connect(stack.baseUrl, await newSession(stack.baseUrl)),
-    ),
-  );
+  return Promise.all(Array.from({ length: n }, () => newClient(stack)));
 }

@@ -72,7 +72,7 @@ async function burst(
     await Promise.all(clients.map(async (client) => {
       for (let i = 0; i < turns; i++) added.push(await client.ask(`q${i}`) - own);
     }));
-    await cpu?.stop();
+    await cpu?.stop(added.length);
     for (const c of clients) c.close();
     runs.push([pct(added, 0.5), pct(added, 0.99)]);
   }

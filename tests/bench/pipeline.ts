@@ -10,7 +10,7 @@ import { loadConfig } from "../../lib/config.ts";
 import { createOpenAIProvider } from "../../lib/providers/openai.ts";
 import { ChatClient, newSession, type Stack, startStack } from "../support/stack.ts";
 import { CpuMeter } from "./process_cpu.ts";
-import { ms, pct, REPEATS, sleep, stackWithModel } from "./common.ts";
+import { ms, newClient, pct, sleep, stackWithModel } from "./common.ts";
 import { type Asker, type LatencyFigures, latencyFigures } from "./latency.ts";
 import { ReferenceClient, startReferenceRelay } from "./reference_relay.ts";
 import { throughput } from "./throughput.ts";
@@ -20,7 +20,7 @@ const IDLE_SECONDS = Number(Deno.env.get("BENCH_IDLE_SECONDS") ?? 30);
 
 /** A chat socket of the product as the latency figures ask it: ms from sending to the first delta. */
 async function productAsker(stack: Stack): Promise<Asker> {
-  const client = await ChatClient.connect(stack.baseUrl, await newSession(stack.baseUrl));
+  const client = await newClient(stack);
   return {
     async ask(content) {
       const id = crypto.randomUUID();
@@ -114,7 +114,7 @@ async function idleCost(stack: Stack) {
   let before = stack.bridge.requests;
   await sleep(IDLE_SECONDS * 1000);
   const worker = (stack.bridge.requests - before) / IDLE_SECONDS;
-  const idle = await ChatClient.connect(stack.baseUrl, await newSession(stack.baseUrl));
+  const idle = await newClient(stack);
   await sleep(3000);
   before = stack.bridge.requests;
   await sleep(IDLE_SECONDS * 1000);
@@ -155,7 +155,7 @@ async function latency() {
       "clients and bridge": Deno.pid,
     });
     const ours = await latencyFigures("", () => productAsker(stack), own, cpu);
-    const perTurn = cpu.perTurn(200 * 5 * REPEATS);
+    const perTurn = cpu.perTurn();
     if (perTurn) console.log(`CPU per turn in the 200-session bursts, ms: ${perTurn}`);
     await perTurnCost(stack);
     await roundTrips(modelUrl);

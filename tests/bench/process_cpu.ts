@@ -18,6 +18,7 @@ async function cpuMs(pid: number): Promise<number | null> {
 export class CpuMeter {
   #spent = new Map<string, number>();
   #started = new Map<string, number>();
+  #turns = 0;
   #available = true;
 
   constructor(private readonly pids: Record<string, number>) {}
@@ -30,7 +31,9 @@ export class CpuMeter {
     }
   }
 
-  async stop(): Promise<void> {
+  /** Ends a span in which `turns` turns were measured. */
+  async stop(turns: number): Promise<void> {
+    this.#turns += turns;
     for (const [name, pid] of Object.entries(this.pids)) {
       const ms = await cpuMs(pid);
       const from = this.#started.get(name);
@@ -40,8 +43,9 @@ export class CpuMeter {
   }
 
   /** "web 0.69, worker 0.81, …" in ms per turn; null when /proc was not readable. */
-  perTurn(turns: number): string | null {
-    if (!this.#available) return null;
-    return [...this.#spent].map(([name, ms]) => `${name} ${(ms / turns).toFixed(2)}`).join(", ");
+  perTurn(): string | null {
+    if (!this.#available || this.#turns === 0) return null;
+    return [...this.#spent].map(([name, ms]) => `${name} ${(ms / this.#turns).toFixed(2)}`)
+      .join(", ");
   }
 }

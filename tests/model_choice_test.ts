@@ -1,7 +1,7 @@
 // The pipeline with the other providers: GPT-J over TGI streaming, and no model at all.
 import assert from "node:assert/strict";
 import { History } from "../lib/contract/payloads.ts";
-import { replyText, sendTurn } from "./support/chat.ts";
+import { assertDone, replyText, sendTurn } from "./support/chat.ts";
 import { startTGIServer } from "./fixtures/model_servers.ts";
 import { waitFor } from "./support/wait.ts";
 import { ChatClient, newSession, startStack } from "./support/stack.ts";
@@ -21,7 +21,7 @@ Deno.test("huggingface (TGI streaming): a turn streams and lands in history", op
     const token = await newSession(stack.baseUrl);
     const client = await ChatClient.connect(stack.baseUrl, token);
     const done = await sendTurn(client, "h1", "Hi GPT-J");
-    assert.equal(done.type, "done");
+    assertDone(done, stack.logs);
     assert.equal(done.message.content, "GPT-J says hello back to you.");
     assert.ok(client.frames.filter((f) => f.type === "delta").length >= 3);
     assert.equal(replyText(client.frames, "h1"), "GPT-J says hello back to you.");
@@ -97,8 +97,8 @@ Deno.test("rate limiting answers rate_limited and queues nothing", opts, async (
   try {
     const token = await newSession(stack.baseUrl);
     const client = await ChatClient.connect(stack.baseUrl, token);
-    assert.equal((await sendTurn(client, "a", "one")).type, "done");
-    assert.equal((await sendTurn(client, "b", "two")).type, "done");
+    assertDone(await sendTurn(client, "a", "one"), stack.logs);
+    assertDone(await sendTurn(client, "b", "two"), stack.logs);
     const third = await sendTurn(client, "c", "three");
     assert.equal(third.type, "error");
     assert.equal(third.code, "rate_limited");

@@ -1,7 +1,14 @@
 // The whole pipeline over real sockets: web server -> Redis Streams -> worker -> model -> back.
 import assert from "node:assert/strict";
 import { sessionKeys } from "../lib/redis/keys.ts";
-import { doneOf, fetchHistory, framesFor, replyText, sendTurn } from "./support/chat.ts";
+import {
+  assertDone,
+  doneOf,
+  fetchHistory,
+  framesFor,
+  replyText,
+  sendTurn,
+} from "./support/chat.ts";
 import { echoReply } from "./fixtures/model_servers.ts";
 import { ChatClient, newSession, type Stack, startStack } from "./support/stack.ts";
 import { waitFor } from "./support/wait.ts";
@@ -96,7 +103,7 @@ Deno.test("a full turn: ack, ordered deltas, done, history holds both once", opt
   const token = await newSession(base);
   const client = await ChatClient.connect(base, token);
   const done = await sendTurn(client, "t1", "hello there");
-  assert.equal(done.type, "done");
+  assertDone(done, stack.logs);
   const frames = framesFor(client, "t1");
   assert.equal(frames[0].type, "ack");
   const deltas = frames.filter((f) => f.type === "delta");
@@ -140,8 +147,8 @@ Deno.test("two clients at once each get only their own replies", opts, async () 
     sendTurn(ca, "same-id", "from alpha"),
     sendTurn(cb, "same-id", "from bravo"),
   ]);
-  assert.equal(da.type, "done");
-  assert.equal(db.type, "done");
+  assertDone(da, stack.logs);
+  assertDone(db, stack.logs);
   assert.equal(da.message.content, echoReply("from alpha"));
   assert.equal(db.message.content, echoReply("from bravo"));
   assert.equal(replyText(ca.frames, "same-id"), echoReply("from alpha"));
@@ -190,7 +197,7 @@ Deno.test("bad frames get error frames and the socket stays usable", opts, async
   ]);
   assert.ok(errors.every((e) => typeof e.message === "string" && e.message.length > 5));
   const done = await sendTurn(client, "ok", "still here?");
-  assert.equal(done.type, "done");
+  assertDone(done, stack.logs);
   // Nothing that was refused reached history.
   assert.deepEqual((await history(token)).messages.map((m) => m.content), [
     "still here?",

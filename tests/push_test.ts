@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { sessionKeys } from "../lib/redis/keys.ts";
 import { HOLDERS_FIELD, parseHint, streamHintId } from "../lib/redis/reply_hint.ts";
-import { doneOf, framesFor, replyText, sendTurn } from "./support/chat.ts";
+import { assertDone, doneOf, framesFor, replyText, sendTurn } from "./support/chat.ts";
 import { ChatClient, newSession, type Stack, startStack } from "./support/stack.ts";
 import { waitFor } from "./support/wait.ts";
 
@@ -57,7 +57,7 @@ Deno.test(
     const client = await ChatClient.connect(stack.baseUrl, await newSession(stack.baseUrl));
     stack.bridge.dropSubscriptions();
     const end = await sendTurn(client, "q1", "hello while nobody listens");
-    assert.equal(end.type, "done");
+    assertDone(end, stack.logs);
     client.close();
   },
 );
@@ -77,8 +77,8 @@ Deno.test("each web server is told only of its own sessions' events", opts, asyn
     const [a, b] = [await newSession(stack.baseUrls[0]), await newSession(stack.baseUrls[1])];
     const clientA = await ChatClient.connect(stack.baseUrls[0], a);
     const clientB = await ChatClient.connect(stack.baseUrls[1], b);
-    assert.equal((await sendTurn(clientA, "a1", "hi A")).type, "done");
-    assert.equal((await sendTurn(clientB, "b1", "hi B")).type, "done");
+    assertDone(await sendTurn(clientA, "a1", "hi A"), stack.logs);
+    assertDone(await sendTurn(clientB, "b1", "hi B"), stack.logs);
     const holder = async (token: string) => {
       const list = await stack.redis.hget<string>(sessionKeys(token).turns, HOLDERS_FIELD);
       const servers = (list ?? "").split(" ").filter(Boolean);

@@ -2,7 +2,7 @@
 // it, whichever server holds it, and every turn is answered exactly once.
 import assert from "node:assert/strict";
 import { History } from "../lib/contract/payloads.ts";
-import { doneOf, framesFor, replyText, sendTurn } from "./support/chat.ts";
+import { assertDone, doneOf, framesFor, replyText, sendTurn } from "./support/chat.ts";
 import { echoReply } from "./fixtures/model_servers.ts";
 import { ChatClient, newSession, startStack } from "./support/stack.ts";
 
@@ -24,7 +24,7 @@ Deno.test(
       await Promise.all(sessions.map(async ({ i, client }) => {
         for (let t = 0; t < 3; t++) {
           const done = await sendTurn(client, `turn-${t}`, `session ${i} turn ${t}`);
-          assert.equal(done.type, "done");
+          assertDone(done, stack.logs);
           assert.equal(done.message.content, echoReply(`session ${i} turn ${t}`));
         }
       }));

@@ -46,6 +46,16 @@ export async function sendTurn(
   );
 }
 
+/** Asserts a turn ended in its done frame; a failure shows the error frame (and the stack's logs). */
+export function assertDone(
+  end: DoneFrame | ErrorFrame,
+  logs?: () => string,
+): asserts end is DoneFrame {
+  if (end.type === "done") return;
+  const tail = logs ? `\n${logs().split("\n").slice(-40).join("\n")}` : "";
+  assert.fail(`turn ${end.id} ended in an error: ${JSON.stringify(end)}${tail}`);
+}
+
 /** GET /api/history for a session: it must answer 200 with a body that matches the contract. */
 export async function fetchHistory(baseUrl: string, token: string): Promise<History> {
   const res = await fetch(`${baseUrl}/api/history`, {

@@ -17,7 +17,7 @@ export interface LatencyFigures {
   bursts: Map<number, [p50: number, p99: number]>;
 }
 
-const COLD_SAMPLES = Number(Deno.env.get("BENCH_COLD_SAMPLES") ?? 5);
+const COLD_SAMPLES = Number(Deno.env.get("BENCH_COLD_SAMPLES") ?? 15);
 
 /**
  * The figures for one relay. `own`: the model's own time to its first token ("added" is beyond

@@ -49,6 +49,10 @@ async function readBody(req: Request): Promise<string | null> {
     return null;
   }
   if (!req.body) return "";
+  // A declared length is enforced by the HTTP server (no more bytes are read than it says), so
+  // such a body is read whole in one call: a loop of stream reads cost each request about a
+  // tenth of a millisecond more, on the path of every delta.
+  if (req.headers.has("content-length")) return await req.text();
   const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;

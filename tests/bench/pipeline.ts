@@ -8,35 +8,21 @@
 import { RespConnection } from "../../dev/resp.ts";
 import { loadConfig } from "../../lib/config.ts";
 import { createOpenAIProvider } from "../../lib/providers/openai.ts";
-import { ChatClient, newSession, type Stack, startStack } from "../support/stack.ts";
+import { ChatClient, chatSocketUrl, newSession, type Stack, startStack } from "../support/stack.ts";
 import { CpuMeter } from "./process_cpu.ts";
 import { ms, newClient, pct, sleep, stackWithModel } from "./common.ts";
 import { type Asker, type LatencyFigures, latencyFigures } from "./latency.ts";
-import { ReferenceClient, startReferenceRelay } from "./reference_relay.ts";
+import { startReferenceRelay } from "./reference_relay.ts";
+import { SocketAsker } from "./socket_asker.ts";
 import { throughput } from "./throughput.ts";
 
 const FIRST_TOKEN_MS = 200;
 const IDLE_SECONDS = Number(Deno.env.get("BENCH_IDLE_SECONDS") ?? 30);
 
-/** A chat socket of the product as the latency figures ask it: ms from sending to the first delta. */
+/** A new session's chat socket, asked as the latency figures ask (ms from sending to the first delta). */
 async function productAsker(stack: Stack): Promise<Asker> {
-  const client = await newClient(stack);
-  return {
-    async ask(content) {
-      const id = crypto.randomUUID();
-      const t0 = performance.now();
-      client.send({ type: "message", id, content });
-      await client.waitFor((f) => f.id === id && f.type === "delta", 120_000);
-      const first = performance.now() - t0;
-      await client.waitFor(
-        (f) => f.id === id && (f.type === "done" || f.type === "error"),
-        120_000,
-      );
-      client.frames.length = 0;
-      return first;
-    },
-    close: () => client.close(),
-  };
+  const url = chatSocketUrl(stack.baseUrl, await newSession(stack.baseUrl));
+  return await SocketAsker.connect(url, (id, content) => ({ type: "message", id, content }));
 }
 
 /**
@@ -161,7 +147,7 @@ async function latency() {
     await roundTrips(modelUrl);
     const relay = await startReferenceRelay(stack.redisServer, modelUrl);
     try {
-      const open = () => ReferenceClient.connect(relay.url);
+      const open = () => SocketAsker.connect(relay.url, (id, content) => ({ id, content }));
       compare(ours, await latencyFigures("reference relay: ", open, own));
     } finally {
       await relay.close();

@@ -39,45 +39,6 @@ export async function startReferenceRelay(
   };
 }
 
-/** One socket to the relay: `ask()` answers the time from sending to the first piece, in ms. */
-export class ReferenceClient {
-  #waiting = new Map<string, (type: string) => void>();
-
-  private constructor(private ws: WebSocket) {
-    ws.onmessage = (e) => {
-      const { id, type } = JSON.parse(String(e.data));
-      this.#waiting.get(id)?.(type);
-    };
-  }
-
-  static connect(url: string): Promise<ReferenceClient> {
-    const ws = new WebSocket(url);
-    return new Promise((resolve, reject) => {
-      ws.onopen = () => resolve(new ReferenceClient(ws));
-      ws.onerror = () => reject(new Error("the reference relay's socket failed to open"));
-    });
-  }
-
-  ask(content: string): Promise<number> {
-    const id = crypto.randomUUID();
-    const t0 = performance.now();
-    let first = 0;
-    return new Promise((resolve) => {
-      this.#waiting.set(id, (type) => {
-        if (type === "delta" && !first) first = performance.now() - t0;
-        if (type !== "done") return;
-        this.#waiting.delete(id);
-        resolve(first);
-      });
-      this.ws.send(JSON.stringify({ id, content }));
-    });
-  }
-
-  close(): void {
-    this.ws.close();
-  }
-}
-
 async function serve(port: number, password: string | undefined) {
   const connect = () => RespConnection.connect(port, { password });
   const pusher = await connect();

@@ -195,6 +195,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
  * A minimal chat client over a real WebSocket, collecting every frame it gets. Frames are checked
  * against the contract's `ServerFrame` schema: a malformed one fails the next `waitFor` or `close`.
  */
+/** The chat socket's address for `token` (none: a socket that must be refused). */
+export function chatSocketUrl(baseUrl: string, token: string | null, path = "/api/chat"): string {
+  return baseUrl.replace(/^http/, "ws") + path + (token === null ? "" : `?token=${token}`);
+}
+
 export class ChatClient {
   frames: ServerFrame[] = [];
   closed: Promise<CloseEvent>;
@@ -224,8 +229,7 @@ export class ChatClient {
   }
 
   static connect(baseUrl: string, token: string | null, path = "/api/chat"): Promise<ChatClient> {
-    const url = baseUrl.replace(/^http/, "ws") + path + (token === null ? "" : `?token=${token}`);
-    const ws = new WebSocket(url);
+    const ws = new WebSocket(chatSocketUrl(baseUrl, token, path));
     const client = new ChatClient(ws);
     return new Promise((resolve, reject) => {
       ws.onopen = () => resolve(client);

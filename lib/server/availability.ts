@@ -4,9 +4,10 @@ import type { Redis } from "../redis/client.ts";
 import { type ModelAvailability, modelAvailability } from "../redis/worker_registry.ts";
 
 /**
- * `availability(true)` may answer from a cache up to `maxStaleMs` old while it refreshes in the
- * background: a turn after a pause then costs no extra round trip before it is queued (workers'
- * announcements themselves last 45 s). Without it the answer is at most `maxAgeMs` old.
+ * `availability(true)` may answer "a worker can answer" from a cache up to `maxStaleMs` old while it
+ * refreshes in the background: a turn after a pause then costs no extra round trip before it is
+ * queued (workers' announcements themselves last 45 s). A stale "no model" is read again first,
+ * since the turn would be refused on it. Without `true` the answer is at most `maxAgeMs` old.
  */
 export function cachedAvailability(redis: Redis, maxAgeMs = 2000, maxStaleMs = 30_000) {
   let cached: { at: number; value: Promise<ModelAvailability> } | null = null;
@@ -22,7 +23,7 @@ export function cachedAvailability(redis: Redis, maxAgeMs = 2000, maxStaleMs = 3
   return (allowStale = false): Promise<ModelAvailability> => {
     const now = Date.now();
     if (cached && now - cached.at <= maxAgeMs) return cached.value;
-    if (allowStale && settled && now - settled.at <= maxStaleMs) {
+    if (allowStale && settled?.value.available && now - settled.at <= maxStaleMs) {
       // After the caller's own requests: starting a request costs a cold process about half a
       // millisecond, which the turn that found the answer stale would otherwise wait for.
       if (!deferred) {

@@ -19,7 +19,9 @@ import { throughput } from "./throughput.ts";
 const FIRST_TOKEN_MS = 200;
 const IDLE_SECONDS = Number(Deno.env.get("BENCH_IDLE_SECONDS") ?? 30);
 
-/** A new session's chat socket, asked as the latency figures ask (ms from sending to the first delta). */
+/**
+ * A new session's chat socket, asked as the latency figures ask: ms from sending to the first delta.
+ */
 async function productAsker(stack: Stack): Promise<Asker> {
   const url = chatSocketUrl(stack.baseUrl, await newSession(stack.baseUrl));
   return await SocketAsker.connect(url, (id, content) => ({ type: "message", id, content }));

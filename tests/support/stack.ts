@@ -191,15 +191,15 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   };
 }
 
-/**
- * A minimal chat client over a real WebSocket, collecting every frame it gets. Frames are checked
- * against the contract's `ServerFrame` schema: a malformed one fails the next `waitFor` or `close`.
- */
 /** The chat socket's address for `token` (none: a socket that must be refused). */
 export function chatSocketUrl(baseUrl: string, token: string | null, path = "/api/chat"): string {
   return baseUrl.replace(/^http/, "ws") + path + (token === null ? "" : `?token=${token}`);
 }
 
+/**
+ * A minimal chat client over a real WebSocket, collecting every frame it gets. Frames are checked
+ * against the contract's `ServerFrame` schema: a malformed one fails the next `waitFor` or `close`.
+ */
 export class ChatClient {
   frames: ServerFrame[] = [];
   closed: Promise<CloseEvent>;

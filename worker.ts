@@ -5,7 +5,7 @@ import { listenHost, loadConfig } from "./lib/config.ts";
 import { configureLogging, log, logOptions } from "./lib/log.ts";
 import { createProvider, workerConcurrency } from "./lib/providers/mod.ts";
 import { createRedis, resolveRedisEndpoint } from "./lib/redis/client.ts";
-import { readHistory } from "./lib/redis/history.ts";
+import { readHistoryMembers } from "./lib/redis/history.ts";
 import { handoffSubscription } from "./lib/redis/subscription.ts";
 import { TurnQueue } from "./lib/redis/turn_queue.ts";
 import { workerRegistry } from "./lib/redis/worker_registry.ts";
@@ -22,7 +22,7 @@ const worker = new TurnWorker({
   queue: new TurnQueue(redis, config.SESSION_TTL_SECONDS),
   provider,
   registry: workerRegistry(redis),
-  history: (token, conversation) => readHistory(redis, token, conversation),
+  history: (token, conversation) => readHistoryMembers(redis, token, conversation),
   wakeups: handoffSubscription(endpoint),
 }, {
   concurrency: workerConcurrency(config),

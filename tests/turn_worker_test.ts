@@ -5,7 +5,7 @@ import { startBridge } from "../dev/bridge.ts";
 import { startRedisServer } from "../dev/redis_server.ts";
 import type { GenerateRequest, ModelProvider } from "../lib/providers/types.ts";
 import { createRedis } from "../lib/redis/client.ts";
-import { readHistory } from "../lib/redis/history.ts";
+import { readHistory, readHistoryMembers } from "../lib/redis/history.ts";
 import { TurnQueue } from "../lib/redis/turn_queue.ts";
 import { workerRegistry } from "../lib/redis/worker_registry.ts";
 import { createSession } from "../lib/server/session.ts";
@@ -69,7 +69,7 @@ Deno.test("a TurnWorker answers a queued turn, commits it once and stops in orde
     queue,
     provider,
     registry: workerRegistry(redis),
-    history: (token, conversation) => readHistory(redis, token, conversation),
+    history: (token, conversation) => readHistoryMembers(redis, token, conversation),
   }, { concurrency: 2, claimIdleMs: 5000, consumer: "w-test", log: (l) => lines.push(l) });
   const running = worker.run();
   try {
@@ -133,7 +133,7 @@ Deno.test("a hand-off lost on its way runs once its worker subscribes again", as
     queue,
     provider: scripted(["Hi", "."]),
     registry: workerRegistry(redis),
-    history: (token, conversation) => readHistory(redis, token, conversation),
+    history: (token, conversation) => readHistoryMembers(redis, token, conversation),
     wakeups: lossy,
   }, { concurrency: 4, claimIdleMs: 60_000, consumer: "w-sub", log: () => {} });
   const running = worker.run();

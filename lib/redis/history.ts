@@ -11,7 +11,15 @@ export async function readHistory(
   token: string,
   conversation = DEFAULT_CONVERSATION,
 ): Promise<Message[]> {
+  return readMembers(await readHistoryMembers(redis, token, conversation));
+}
+
+/** The same as stored (message_members.ts): what a worker keeps needs each message's seq. */
+export async function readHistoryMembers(
+  redis: Redis,
+  token: string,
+  conversation: string,
+): Promise<string[]> {
   const [min, max] = conversationRange(conversation);
-  const raw = await redis.zrange(sessionKeys(token).history, min, max, { byLex: true }) as string[];
-  return readMembers(raw);
+  return await redis.zrange(sessionKeys(token).history, min, max, { byLex: true }) as string[];
 }

@@ -36,6 +36,12 @@ export function messageMember(conversation: string, seq: number, m: Message): st
   return m.error ? `${base}\n${errorJson(m.error)}` : base;
 }
 
+/** The seq of a stored member (its place in the conversation), or NaN when malformed. */
+export function memberSeq(member: string): number {
+  const from = member.indexOf(":") + 1;
+  return from > 0 ? Number(member.slice(from, member.indexOf(":", from))) : NaN;
+}
+
 /** Stored members back as Messages, in order, skipping malformed ones. */
 export const readMembers = (members: string[]): Message[] =>
   members.map(readMember).filter((m): m is Message => m !== null);

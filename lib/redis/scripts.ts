@@ -129,7 +129,7 @@ user[#user + 1] = json
 local id = redis.call('XADD', KEYS[4], 'MAXLEN', '~', '5000', '*', unpack(user))
 hint(id, user, seen[2])
 if slide then refresh(ttl) end
-local worker = handOff(turn, entry, c, ARGV[18])
+local worker = handOff(turn, entry, r, ARGV[18])
 if worker then return { 'queued', worker } end
 return 'queued'
 `,
@@ -201,7 +201,7 @@ if r and r.exists and isRunning(r, ARGV[1]) then
   if ARGV[7] ~= '' then addMessage(r, 'a', ARGV[6], ARGV[7], ARGV[8])
   elseif ARGV[9] ~= '' then
     local asked = memberAt(c, seq)
-    if asked then setFailure(asked, ARGV[9]) end
+    if asked then setFailure(r, asked, ARGV[9]) end
   end
   withoutRunning(r, ARGV[1])
   save(r)
@@ -259,7 +259,7 @@ if ARGV[8] ~= '' then
   state = 'done'
 elseif ARGV[3] ~= 'stop' and asked then
   local m = memberAt(c, seq)
-  if m then setFailure(m, ARGV[10]) end
+  if m then setFailure(r, m, ARGV[10]) end
 end
 if asked then
   withoutRunning(r, ARGV[1])

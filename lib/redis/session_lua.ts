@@ -23,8 +23,10 @@ local function conversationCount()
   return n
 end
 -- A conversation as a record: its fields come in one HMGET (load) and changes go out in one HSET
--- (save), because Upstash bills every command a script runs.
-local CONV_FIELDS = { 'created', 'updated', 'title', 'renamed', 'count', 'seq', 'running' }
+-- (save), because Upstash bills every command a script runs. 'worker' names the worker that was
+-- handed the whole conversation and keeps it (handoff.ts); it holds only while no message up to
+-- then changes, so every helper below that changes or removes a message calls forget(r).
+local CONV_FIELDS = { 'created', 'updated', 'title', 'renamed', 'count', 'seq', 'running', 'worker' }
 local function load(c)
   local names = {}
   for i, f in ipairs(CONV_FIELDS) do names[i] = c .. ':' .. f end
@@ -56,6 +58,9 @@ local function create(r, title, ts)
   r.exists = true
 end
 local function addCount(r, n) set(r, 'count', (tonumber(r.count) or 0) + n) end
+local function forget(r)
+  if (r.worker or '') ~= '' then set(r, 'worker', '') end
+end
 -- The member at seq in conversation c, or nil.
 local function memberAt(c, seq)
   local p = c .. ':' .. pad(seq) .. ':'
@@ -81,12 +86,13 @@ local function addMessage(r, role, id, json, ts)
   set(r, 'updated', ts)
   return seq
 end
--- Replaces member m by the same message with (errjson) or without ('') a failure attached.
-local function setFailure(m, errjson)
+-- Replaces member m of r by the same message with (errjson) or without ('') a failure attached.
+local function setFailure(r, m, errjson)
   local prefix = string.sub(m, 1, string.find(m, ' ', 1, true))
   local updated = prefix .. messageJson(m)
   if errjson ~= '' then updated = updated .. '\\n' .. errjson end
   if updated ~= m then
+    forget(r)
     redis.call('ZREM', KEYS[2], m)
     redis.call('ZADD', KEYS[2], 0, updated)
   end
@@ -111,9 +117,10 @@ local function reopenLast(r, ts)
     end
   end
   if not at then return nil end
+  if at > 1 then forget(r) end
   for i = 1, at - 1 do redis.call('ZREM', KEYS[2], tail[i]) end
   addCount(r, 1 - at)
-  local m = setFailure(tail[at], '')
+  local m = setFailure(r, tail[at], '')
   local _, seq, id = parts(m)
   set(r, 'updated', ts)
   return seq, messageJson(m), id
@@ -125,6 +132,7 @@ local function cutFrom(r, id)
   if not m then return false end
   local _, max = bounds(c)
   local gone = redis.call('ZREMRANGEBYLEX', KEYS[2], '[' .. c .. ':' .. pad(seq) .. ':', max)
+  forget(r)
   addCount(r, -gone)
   return true
 end
@@ -132,6 +140,7 @@ end
 local function dropFailed(r, id)
   local m = userMessage(r.id, id)
   if not m or not string.find(m, '\\n', 1, true) then return false end
+  forget(r)
   redis.call('ZREM', KEYS[2], m)
   addCount(r, -1)
   return true

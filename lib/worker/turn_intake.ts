@@ -5,9 +5,8 @@
 import { Waker } from "./waker.ts";
 import type { QueuedTurn, TurnQueue } from "../redis/turn_queue.ts";
 import type { HandoffHandlers } from "../redis/subscription.ts";
+import type { Handoff } from "../redis/handoff.ts";
 import type { WorkerStatus } from "../redis/worker_registry.ts";
-import type { Message } from "../contract/frames.ts";
-import { readMembers } from "../redis/message_members.ts";
 import { toTurn } from "../redis/queued_turn.ts";
 
 export interface WakeSource {
@@ -29,8 +28,10 @@ export interface IntakeOptions {
   running(): string[];
   /** The worker's announcement, sent with the tick when due. */
   announcement(): WorkerStatus;
-  /** `history`: the turn's conversation, when it came with the hand-off. */
-  take(turn: QueuedTurn, claimed: boolean, history?: Message[]): void;
+  /** `handoff`: how the turn was handed to this worker, with its conversation when sent. */
+  take(turn: QueuedTurn, claimed: boolean, handoff?: Handoff): void;
+  /** Subscribed (again): hand-offs published meanwhile may have been lost on their way. */
+  resubscribed(): void;
   log(line: string): void;
 }
 
@@ -75,11 +76,14 @@ export class TurnIntake {
     this.wakeups?.start(this.opts.consumer, {
       // Handed to this worker, so it runs even when over its limit by a turn or two: leaving it
       // would cost the visitor a claim timeout.
-      handed: ({ entry, members }) => {
+      handed: (handoff) => {
         if (this.#stopping) return; // left pending: another worker claims it
-        this.opts.take(toTurn(entry), false, members && readMembers(members));
+        this.opts.take(toTurn(handoff.entry), false, handoff);
       },
-      ready: () => this.wake(true),
+      ready: () => {
+        this.opts.resubscribed();
+        this.wake(true);
+      },
     });
     let backlog = false;
     while (!this.#stopping) {

@@ -3,6 +3,7 @@
 // only then acknowledges. A turn left by a dead worker is claimed by another.
 import type { Message } from "../contract/frames.ts";
 import { ModelError, type ModelProvider, ModelUnavailableError } from "../providers/types.ts";
+import type { Handoff } from "../redis/handoff.ts";
 import { log as processLog } from "../log.ts";
 import type { AppendOutcome, FinishOutcome, QueuedTurn, TurnQueue } from "../redis/turn_queue.ts";
 import { ANNOUNCE_EVERY_MS, type WorkerStatus } from "../redis/worker_registry.ts";
@@ -16,6 +17,7 @@ import {
   turnMessages,
 } from "./decisions.ts";
 import { type TurnMetrics, turnReporter, type TurnStats } from "./metrics.ts";
+import { ConversationCache } from "./conversation_cache.ts";
 import { ReplyWriter } from "./reply_writer.ts";
 import { RunningTurns } from "./running_turns.ts";
 import { TurnIntake, type WakeSource } from "./turn_intake.ts";
@@ -27,8 +29,8 @@ export interface TurnWorkerDeps {
     announce(consumer: string, status: WorkerStatus): Promise<void>;
     withdraw(consumer: string): Promise<void>;
   };
-  /** A conversation's messages, oldest first. */
-  history(token: string, conversation: string): Promise<Message[]>;
+  /** A conversation's stored members (message_members.ts), oldest first. */
+  history(token: string, conversation: string): Promise<string[]>;
   /** Turns handed to it as they are queued (pub/sub); without it the worker only polls, slowly. */
   wakeups?: WakeSource;
 }
@@ -56,6 +58,7 @@ export class TurnWorker {
   readonly #report: ReturnType<typeof turnReporter>;
   readonly #running: RunningTurns;
   readonly #timers: ReturnType<typeof setInterval>[] = [];
+  readonly #conversations = new ConversationCache();
   #stopping = false;
   #modelReady = false;
   #modelDetail: string | undefined;
@@ -110,7 +113,8 @@ export class TurnWorker {
       free: () => this.#modelReady && !this.#stopping ? this.#running.free : 0,
       running: () => this.#running.ids(),
       announcement: () => this.#status(),
-      take: (turn, claimed, history) => this.#handle(turn, claimed, history),
+      take: (turn, claimed, handoff) => this.#handle(turn, claimed, handoff),
+      resubscribed: () => this.#conversations.clear(),
       log: (line) => this.#log(line),
     }, this.#deps.wakeups);
     this.#polling = this.#intake.run();
@@ -174,7 +178,9 @@ export class TurnWorker {
     return this.#loading;
   }
 
-  async #handle(turn: QueuedTurn, claimed: boolean, history?: Message[]): Promise<void> {
+  async #handle(turn: QueuedTurn, claimed: boolean, handoff?: Handoff): Promise<void> {
+    // Before anything is awaited: hand-offs must reach the cache in the order they came.
+    const history = this.#handedHistory(turn, handoff);
     const running = this.#running.start(turn);
     if (!running) return;
     const { abort, stats, started } = running;
@@ -233,7 +239,7 @@ export class TurnWorker {
     prefetched?: Message[],
   ): Promise<void> {
     const { queue, provider } = this.#deps;
-    const history = prefetched ?? await this.#deps.history(turn.token, turn.conversation);
+    const history = prefetched ?? await this.#readHistory(turn);
     const messages = turnMessages(history, turn.ask);
     let reply = "";
     const onAppend = (outcome: AppendOutcome) => {
@@ -271,6 +277,21 @@ export class TurnWorker {
     this.#recorded(turn, outcome);
   }
 
+  /** The turn's conversation from its hand-off (and what this worker kept), if that has it. */
+  #handedHistory(turn: QueuedTurn, handoff?: Handoff): Message[] | undefined {
+    const key = conversationKey(turn);
+    if (handoff?.members) return this.#conversations.replace(key, handoff.members);
+    const tail = handoff?.tail;
+    return tail && (this.#conversations.extend(key, tail.members, tail.count) ?? undefined);
+  }
+
+  async #readHistory(turn: QueuedTurn): Promise<Message[]> {
+    const key = conversationKey(turn);
+    const mark = this.#conversations.mark(key);
+    const members = await this.#deps.history(turn.token, turn.conversation);
+    return this.#conversations.replaceIf(key, mark, members);
+  }
+
   /** Anything but a commit means someone else decided the turn's fate first: worth a line. */
   #recorded(turn: QueuedTurn, outcome: FinishOutcome): void {
     if (outcome === "committed") return;
@@ -292,3 +313,6 @@ export class TurnWorker {
     });
   }
 }
+
+/** A conversation of one session, as the worker keeps it (in memory only, never logged). */
+const conversationKey = (turn: QueuedTurn) => `${turn.token} ${turn.conversation}`;

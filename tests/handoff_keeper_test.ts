@@ -2,7 +2,8 @@
 // the model still sees all of it; a change to an earlier message, or another worker, means the
 // whole conversation again. Hand-offs are watched as they are published (PSUBSCRIBE).
 import assert from "node:assert/strict";
-import { type Handoff, parseHandoff } from "../lib/redis/handoff.ts";
+import { RespConnection } from "../dev/resp.ts";
+import { type Handoff, parseHandoff, workerChannel } from "../lib/redis/handoff.ts";
 import { WORKERS_HASH } from "../lib/redis/keys.ts";
 import { doneOf } from "./support/chat.ts";
 import { echoReply, type OpenAIRequestBody } from "./fixtures/model_servers.ts";
@@ -89,6 +90,35 @@ function modelSaw(text: string): string[] {
 /** The workers announced now. */
 const workers = async () => await stack.redis.hkeys(WORKERS_HASH);
 
+/**
+ * A new session whose conversation its worker keeps: two questions asked, the second handed over
+ * as the newest messages only. Answers the socket and the worker that keeps it.
+ */
+async function keptConversation(prefix: string) {
+  const client = await ChatClient.connect(stack.baseUrl, await newSession(stack.baseUrl));
+  await ask(client, `${prefix}1`, "one");
+  await ask(client, `${prefix}2`, "two");
+  const { worker, handoff } = await watch.of(`${prefix}2`);
+  assert.ok(handoff.tail, "kept before anything changed");
+  return { client, worker };
+}
+
+/** What the model sees for question `q` asked after keptConversation()'s two. */
+const afterOneTwo = (q: string) => ["one", echoReply("one"), "two", echoReply("two"), q];
+
+/** Waits until `worker` listens on its channel again. */
+async function subscribed(worker: string) {
+  const resp = await RespConnection.connect(stack.redisServer.port);
+  try {
+    await waitFor(async () => {
+      const [reply] = await resp.send([["PUBSUB", "NUMSUB", workerChannel(worker)]]);
+      return (reply as [unknown, number])[1] > 0;
+    }, "the worker subscribed again");
+  } finally {
+    await resp.close();
+  }
+}
+
 async function ask(client: ChatClient, id: string, content: string, frame = {}) {
   client.send({ type: "message", id, content, ...frame });
   await client.waitFor((f) => f.id === id && (f.type === "done" || f.type === "error"));
@@ -123,27 +153,18 @@ Deno.test(
   "a failed turn, an edit or a regenerate hands the whole conversation over again",
   opts,
   async () => {
-    const client = await ChatClient.connect(stack.baseUrl, await newSession(stack.baseUrl));
-    await ask(client, "f1", "first");
-    await ask(client, "f2", "second");
-    assert.ok((await watch.of("f2")).handoff.tail, "kept before anything changed");
+    const { client } = await keptConversation("f");
     // The failure is written onto "fail now" after it was handed over.
     await ask(client, "f3", "fail now");
     await ask(client, "f4", "after the failure");
     assert.ok((await watch.of("f4")).handoff.members, "a failure changed an earlier message");
-    assert.deepEqual(modelSaw("after the failure"), [
-      "first",
-      echoReply("first"),
-      "second",
-      echoReply("second"),
-      "after the failure",
-    ]);
+    assert.deepEqual(modelSaw("after the failure"), afterOneTwo("after the failure"));
     await ask(client, "f5", "fifth");
     assert.ok((await watch.of("f5")).handoff.tail, "kept again");
-    client.send({ type: "edit", id: "f6", message: "f2", content: "second, edited" });
+    client.send({ type: "edit", id: "f6", message: "f2", content: "two, edited" });
     await client.waitFor(doneOf("f6"));
     assert.ok((await watch.of("f6")).handoff.members, "an edit cut the conversation");
-    assert.deepEqual(modelSaw("second, edited"), ["first", echoReply("first"), "second, edited"]);
+    assert.deepEqual(modelSaw("two, edited"), ["one", echoReply("one"), "two, edited"]);
     await ask(client, "f7", "seventh");
     assert.ok((await watch.of("f7")).handoff.tail);
     client.send({ type: "regenerate", id: "f8" });
@@ -157,38 +178,25 @@ Deno.test(
   "after its subscription came back, the worker reads what it no longer keeps",
   opts,
   async () => {
-    const client = await ChatClient.connect(stack.baseUrl, await newSession(stack.baseUrl));
-    await ask(client, "s1", "one");
-    await ask(client, "s2", "two");
+    const { client, worker } = await keptConversation("s");
     stack.bridge.dropSubscriptions(); // hand-offs may have been lost: the worker forgets
     watch.close(); // this watch was dropped too
     watch = await HandoffWatch.start(stack);
-    await waitFor(async () => (await workers()).length === 1, "the worker subscribed again");
-    await new Promise((r) => setTimeout(r, 500));
+    await subscribed(worker);
     await ask(client, "s3", "three");
     assert.ok((await watch.of("s3")).handoff.tail, "the keeper still gets the newest only");
-    assert.deepEqual(modelSaw("three"), [
-      "one",
-      echoReply("one"),
-      "two",
-      echoReply("two"),
-      "three",
-    ]);
+    assert.deepEqual(modelSaw("three"), afterOneTwo("three"));
     client.close();
   },
 );
 
 Deno.test("another worker is handed the whole conversation", opts, async () => {
-  const client = await ChatClient.connect(stack.baseUrl, await newSession(stack.baseUrl));
-  await ask(client, "w1", "one");
-  await ask(client, "w2", "two");
-  const kept = await watch.of("w2");
-  assert.ok(kept.handoff.tail);
+  const { client, worker: kept } = await keptConversation("w");
   await stack.workers[0].stop();
   await stack.startWorker();
   await waitFor(async () => {
     const names = await workers();
-    return names.length === 1 && names[0] !== kept.worker;
+    return names.length === 1 && names[0] !== kept;
   }, "the new worker's announcement");
   // The web server's list of workers is up to 2 s old (lib/server/availability.ts), and one turn
   // after that may still be sent to the old worker (nobody hears it; the new one reads it).
@@ -196,7 +204,7 @@ Deno.test("another worker is handed the whole conversation", opts, async () => {
   await ask(client, "w3", "three");
   await ask(client, "w4", "four");
   const next = await watch.of("w4");
-  assert.notEqual(next.worker, kept.worker);
+  assert.notEqual(next.worker, kept);
   assert.ok(next.handoff.members, "the new worker kept nothing");
   const all = ["one", "two", "three", "four"].flatMap((q) => [q, echoReply(q)]);
   assert.deepEqual(modelSaw("three"), all.slice(0, 5));

@@ -17,9 +17,9 @@ import {
   turnMessages,
 } from "./decisions.ts";
 import { type TurnMetrics, turnReporter, type TurnStats } from "./metrics.ts";
-import { ConversationCache } from "./conversation_cache.ts";
 import { ReplyWriter } from "./reply_writer.ts";
 import { RunningTurns } from "./running_turns.ts";
+import { TurnHistory } from "./turn_history.ts";
 import { TurnIntake, type WakeSource } from "./turn_intake.ts";
 
 export interface TurnWorkerDeps {
@@ -58,7 +58,7 @@ export class TurnWorker {
   readonly #report: ReturnType<typeof turnReporter>;
   readonly #running: RunningTurns;
   readonly #timers: ReturnType<typeof setInterval>[] = [];
-  readonly #conversations = new ConversationCache();
+  readonly #history: TurnHistory;
   #stopping = false;
   #modelReady = false;
   #modelDetail: string | undefined;
@@ -71,6 +71,7 @@ export class TurnWorker {
     this.#deps = deps;
     this.#opts = opts;
     this.#running = new RunningTurns(opts.concurrency);
+    this.#history = new TurnHistory(deps.history);
     this.consumer = opts.consumer ??
       `w-${Deno.hostname()}-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
     const logger = processLog.child({ worker: this.consumer });
@@ -114,7 +115,7 @@ export class TurnWorker {
       running: () => this.#running.ids(),
       announcement: () => this.#status(),
       take: (turn, claimed, handoff) => this.#handle(turn, claimed, handoff),
-      resubscribed: () => this.#conversations.clear(),
+      resubscribed: () => this.#history.forget(),
       log: (line) => this.#log(line),
     }, this.#deps.wakeups);
     this.#polling = this.#intake.run();
@@ -179,8 +180,7 @@ export class TurnWorker {
   }
 
   async #handle(turn: QueuedTurn, claimed: boolean, handoff?: Handoff): Promise<void> {
-    // Before anything is awaited: hand-offs must reach the cache in the order they came.
-    const history = this.#handedHistory(turn, handoff);
+    const history = this.#history.handed(turn, handoff);
     const running = this.#running.start(turn);
     if (!running) return;
     const { abort, stats, started } = running;
@@ -239,7 +239,7 @@ export class TurnWorker {
     prefetched?: Message[],
   ): Promise<void> {
     const { queue, provider } = this.#deps;
-    const history = prefetched ?? await this.#readHistory(turn);
+    const history = prefetched ?? await this.#history.fetch(turn);
     const messages = turnMessages(history, turn.ask);
     let reply = "";
     const onAppend = (outcome: AppendOutcome) => {
@@ -277,21 +277,6 @@ export class TurnWorker {
     this.#recorded(turn, outcome);
   }
 
-  /** The turn's conversation from its hand-off (and what this worker kept), if that has it. */
-  #handedHistory(turn: QueuedTurn, handoff?: Handoff): Message[] | undefined {
-    const key = conversationKey(turn);
-    if (handoff?.members) return this.#conversations.replace(key, handoff.members);
-    const tail = handoff?.tail;
-    return tail && (this.#conversations.extend(key, tail.members, tail.count) ?? undefined);
-  }
-
-  async #readHistory(turn: QueuedTurn): Promise<Message[]> {
-    const key = conversationKey(turn);
-    const mark = this.#conversations.mark(key);
-    const members = await this.#deps.history(turn.token, turn.conversation);
-    return this.#conversations.replaceIf(key, mark, members);
-  }
-
   /** Anything but a commit means someone else decided the turn's fate first: worth a line. */
   #recorded(turn: QueuedTurn, outcome: FinishOutcome): void {
     if (outcome === "committed") return;
@@ -313,6 +298,3 @@ export class TurnWorker {
     });
   }
 }
-
-/** A conversation of one session, as the worker keeps it (in memory only, never logged). */
-const conversationKey = (turn: QueuedTurn) => `${turn.token} ${turn.conversation}`;

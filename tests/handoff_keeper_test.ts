@@ -203,9 +203,9 @@ Deno.test("another worker is handed the whole conversation", opts, async () => {
   await new Promise((r) => setTimeout(r, 2100));
   await ask(client, "w3", "three");
   await ask(client, "w4", "four");
-  const next = await watch.of("w4");
-  assert.notEqual(next.worker, kept);
-  assert.ok(next.handoff.members, "the new worker kept nothing");
+  const toNew = [await watch.of("w3"), await watch.of("w4")].filter((h) => h.worker !== kept);
+  assert.ok(toNew.length > 0, "a hand-off reached the new worker");
+  assert.ok(toNew[0].handoff.members, "the new worker kept nothing");
   const all = ["one", "two", "three", "four"].flatMap((q) => [q, echoReply(q)]);
   assert.deepEqual(modelSaw("three"), all.slice(0, 5));
   assert.deepEqual(modelSaw("four"), all.slice(0, 7));

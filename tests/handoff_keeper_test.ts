@@ -30,39 +30,17 @@ const opts = { sanitizeOps: false, sanitizeResources: false };
 /** Every hand-off published to any worker, in order, with the worker it went to. */
 class HandoffWatch {
   seen: { worker: string; handoff: Handoff }[] = [];
-  private constructor(private abort: AbortController) {}
+  private constructor(private subscriber: ReturnType<Stack["redis"]["psubscribe"]>) {}
 
+  /** @upstash/redis's own psubscribe(), through the bridge, as the product's clients speak it. */
   static async start(stack: Stack): Promise<HandoffWatch> {
-    const abort = new AbortController();
-    const res = await fetch(`${stack.endpoint.url}/psubscribe/chat:wk:*`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${stack.endpoint.token}` },
-      signal: abort.signal,
+    const subscriber = stack.redis.psubscribe<string>(["chat:wk:*"]);
+    const watch = new HandoffWatch(subscriber);
+    const ready = new Promise((r) => subscriber.on("psubscribe", r));
+    subscriber.on("pmessage", ({ channel, message }) => {
+      const handoff = parseHandoff(message);
+      if (handoff) watch.seen.push({ worker: channel.slice(workerChannel("").length), handoff });
     });
-    const watch = new HandoffWatch(abort);
-    const lines = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-    let buffer = "";
-    let subscribed!: () => void;
-    const ready = new Promise<void>((r) => subscribed = r);
-    (async () => {
-      for (;;) {
-        const { value, done } = await lines.read();
-        if (done) return;
-        buffer += value;
-        let end: number;
-        while ((end = buffer.indexOf("\n")) >= 0) {
-          const line = buffer.slice(0, end);
-          buffer = buffer.slice(end + 1);
-          if (line.startsWith("data: psubscribe,")) subscribed();
-          // pmessage,<pattern>,<channel>,<payload>
-          const [kind, , channel] = line.slice(6).split(",", 3);
-          if (kind !== "pmessage") continue;
-          const payload = line.slice(6).split(",").slice(3).join(",");
-          const handoff = parseHandoff(payload);
-          if (handoff) watch.seen.push({ worker: channel.slice("chat:wk:".length), handoff });
-        }
-      }
-    })().catch(() => {});
     await ready;
     return watch;
   }
@@ -75,7 +53,7 @@ class HandoffWatch {
   }
 
   close(): void {
-    this.abort.abort();
+    this.subscriber.unsubscribe().catch(() => {});
   }
 }
 

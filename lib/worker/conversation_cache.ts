@@ -2,7 +2,7 @@
 // seq, so that a later hand-off of only the newest messages rebuilds the whole conversation.
 // Bounded in size, the least recently used dropped first.
 import type { Message } from "../contract/frames.ts";
-import { memberSeq, readMember } from "../redis/message_members.ts";
+import { memberSeq, readMember, readMembers } from "../redis/message_members.ts";
 
 interface Kept {
   seqs: number[];
@@ -84,7 +84,7 @@ export class ConversationCache {
     if (now.epoch === mark.epoch && now.generation === mark.generation) {
       return this.replace(key, members);
     }
-    return parse(members).messages;
+    return readMembers(members);
   }
 
   /** Forget everything: a hand-off may have been lost (the subscription was down). */

@@ -2,6 +2,8 @@
 // or readable (pretty), filtered by LOG_LEVEL. Session tokens, and the Redis keys that embed
 // them, are redacted from every string before it is written: a log line is not a secret store.
 
+import { LogSink } from "./log_sink.ts";
+
 export type Level = "debug" | "info" | "warn" | "error";
 export type Fields = Record<string, unknown>;
 
@@ -43,8 +45,16 @@ export interface LogOptions {
   write?: (line: string, level: Level) => void;
 }
 
-const defaultWrite = (line: string, level: Level) =>
-  level === "error" || level === "warn" ? console.error(line) : console.log(line);
+/** The process's one sink, made on its first line (so importing this module writes nothing). */
+let sink: LogSink | null = null;
+
+function defaultWrite(line: string, level: Level): void {
+  if (!sink) {
+    sink = new LogSink();
+    sink.flushOnExit();
+  }
+  sink.write(line, level);
+}
 
 function format(opts: LogOptions, level: Level, msg: string, fields: Fields): string {
   const record = clean({ ...fields }) as Fields;

@@ -53,7 +53,7 @@ function defaultWrite(line: string, level: Level): void {
     sink = new LogSink();
     sink.flushOnExit();
   }
-  sink.write(line, level);
+  sink.write(line, level === "warn" || level === "error");
 }
 
 function format(opts: LogOptions, level: Level, msg: string, fields: Fields): string {

@@ -1,7 +1,6 @@
 // Where a process's log lines go: info and debug lines are gathered and written a batch per
 // event-loop turn, warnings and errors at once, and nothing buffered is lost when the process
 // exits or crashes.
-import type { Level } from "./log.ts";
 
 export type LogStream = "stdout" | "stderr";
 
@@ -26,8 +25,9 @@ export class LogSink {
 
   constructor(private readonly emit: Emit = consoleEmit) {}
 
-  write(line: string, level: Level): void {
-    if (level === "warn" || level === "error") {
+  /** `urgent`: a warning or an error, written at once after whatever waits. */
+  write(line: string, urgent = false): void {
+    if (urgent) {
       this.flush();
       this.emit("stderr", line);
       return;

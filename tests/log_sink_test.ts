@@ -14,12 +14,12 @@ const nextTurn = () => new Promise((r) => setTimeout(r, 5));
 
 Deno.test("lines of one event-loop turn are written together, in order, after the turn", async () => {
   const { writes, sink } = recordingSink();
-  for (let i = 0; i < 3; i++) sink.write(`line ${i}`, "info");
-  sink.write("detail", "debug");
+  for (let i = 0; i < 3; i++) sink.write(`line ${i}`);
+  sink.write("detail");
   assert.deepEqual(writes, [], "nothing is written synchronously");
   await nextTurn();
   assert.deepEqual(writes, [["stdout", "line 0\nline 1\nline 2\ndetail"]]);
-  sink.write("later", "info");
+  sink.write("later");
   await nextTurn();
   assert.deepEqual(writes.at(-1), ["stdout", "later"]);
   assert.equal(writes.length, 2);
@@ -27,15 +27,15 @@ Deno.test("lines of one event-loop turn are written together, in order, after th
 
 Deno.test("a warning writes the waiting lines first, then itself at once", () => {
   const { writes, sink } = recordingSink();
-  sink.write("queued", "info");
-  sink.write("something odd", "warn");
-  sink.write("boom", "error");
+  sink.write("queued");
+  sink.write("something odd", true);
+  sink.write("boom", true);
   assert.deepEqual(writes, [["stdout", "queued"], ["stderr", "something odd"], ["stderr", "boom"]]);
 });
 
 Deno.test("a full batch is written without waiting for the turn to end", () => {
   const { writes, sink } = recordingSink();
-  for (let i = 0; i < 600; i++) sink.write(`l${i}`, "info");
+  for (let i = 0; i < 600; i++) sink.write(`l${i}`);
   assert.equal(writes.length, 1);
   assert.equal(writes[0][1].split("\n").length, 512);
   sink.flush();

@@ -208,8 +208,14 @@ async function launch(opts: LaunchOptions, removeDir: boolean): Promise<RedisSer
   };
 }
 
-// Ready means: answers PING, and is our child (not another server that took the port).
-async function waitReady(
+/** Another server answers on the port: waiting longer cannot help. */
+class ForeignServer extends Error {}
+
+/**
+ * Ready means: answers PING, and is our child (not another server that took the port). Refused
+ * connections are waited out, however many: a loaded machine can take a while to start the child.
+ */
+export async function waitReady(
   port: number,
   password: string | undefined,
   pid: number,
@@ -231,12 +237,12 @@ async function waitReady(
         lastError = `port ${port} is answered by process ${owner}, not ${pid}`;
         // Our child takes our password (or needs none); refusing it means another server.
         const foreign = pong instanceof RespError && /^(NOAUTH|WRONGPASS)/.test(pong.message);
-        if (pong === "PONG" || foreign) throw new Error(lastError);
+        if (pong === "PONG" || foreign) throw new ForeignServer(lastError);
       } finally {
         await conn.close();
       }
     } catch (err) {
-      if (err instanceof Error && err.message === lastError) throw err;
+      if (err instanceof ForeignServer) throw err;
       lastError = err instanceof Error ? err.message : String(err);
     }
     await new Promise((r) => setTimeout(r, 25));

@@ -54,13 +54,11 @@ export class LogSink {
 
   /**
    * Flushes on a normal exit (`Deno.exit`, the event loop running dry) and on an uncaught error or
-   * rejection, before the runtime reports it and ends the process. Returns the undoing.
+   * rejection, before the runtime reports it and ends the process.
    */
-  flushOnExit(): () => void {
-    const events = ["unload", "error", "unhandledrejection"] as const;
-    for (const e of events) globalThis.addEventListener(e, this.flush);
-    return () => {
-      for (const e of events) globalThis.removeEventListener(e, this.flush);
-    };
+  flushOnExit(): void {
+    for (const e of ["unload", "error", "unhandledrejection"] as const) {
+      globalThis.addEventListener(e, this.flush);
+    }
   }
 }

@@ -51,6 +51,10 @@ export async function latencyFigures(
   return { cold: pct(cold, 0.5), one: [pct(one, 0.5), pct(one, 0.99)], bursts };
 }
 
+/** Each repetition's two figures, "a / b", comma-separated. */
+const pairs = (runs: [number, number][]) =>
+  runs.map(([a, b]) => `${a.toFixed(1)} / ${b.toFixed(1)}`).join(", ");
+
 /**
  * `n` new sessions sending `turns` turns each, all at once, REPEATS times (new sessions each
  * time): each repetition's p50 / p99, and their medians. The first repetition also pays for new
@@ -83,17 +87,15 @@ async function burst(
     runs.push([pct(added, 0.5), pct(added, 0.99)]);
     firsts.push([pct(first, 0.5), pct(first, 1)]);
   }
-  const each = runs.map(([p50, p99]) => `${p50.toFixed(1)} / ${p99.toFixed(1)}`).join(", ");
   const median = (i: 0 | 1) => pct(runs.map((r) => r[i]), 0.5);
   console.log(
     `${label}${n} sessions, added: p50 ${ms(median(0))}, p99 ${ms(median(1))} ` +
-      `(median of ${REPEATS}; each p50 / p99: ${each})`,
+      `(median of ${REPEATS}; each p50 / p99: ${pairs(runs)})`,
   );
   // The p99 is the tail of the first turns, which every session sends in the same instant: all
   // of them queue at once in every process, while later turns come spread out.
-  const firstEach = firsts.map(([p50, max]) => `${p50.toFixed(1)} / ${max.toFixed(1)}`).join(", ");
   console.log(
-    `${label}${n} sessions, the first turns (sent at once), each p50 / max: ${firstEach}`,
+    `${label}${n} sessions, the first turns (sent at once), each p50 / max: ${pairs(firsts)}`,
   );
   return [median(0), median(1)];
 }

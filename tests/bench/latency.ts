@@ -1,7 +1,7 @@
 // The pipeline benchmark's latency figures, measured the same way for the product and for the
 // reference relay: added time to the first delta after idleness, for one session, and for bursts
 // of new sessions sending at once.
-import type { CpuMeter } from "./process_cpu.ts";
+import type { CpuMeter, CpuWindow } from "./process_cpu.ts";
 import { ms, pct, REPEATS, sleep } from "./common.ts";
 
 /** One open socket: `ask` answers the time from sending a turn to its first delta, in ms. */
@@ -70,11 +70,13 @@ async function burst(
 ): Promise<[number, number]> {
   const runs: [number, number][] = [];
   const firsts: [number, number][] = [];
+  const windows: CpuWindow[] = [];
   for (let r = 0; r < REPEATS; r++) {
     const clients = await Promise.all(Array.from({ length: n }, open));
     const added: number[] = [];
     const first: number[] = [];
     await cpu?.start();
+    const window = cpu?.window(WINDOW_MS);
     await Promise.all(clients.map(async (client) => {
       for (let i = 0; i < turns; i++) {
         const t = await client.ask(`q${i}`) - own;
@@ -83,6 +85,8 @@ async function burst(
       }
     }));
     await cpu?.stop(added.length);
+    const used = await window;
+    if (used) windows.push(used);
     for (const c of clients) c.close();
     runs.push([pct(added, 0.5), pct(added, 0.99)]);
     firsts.push([pct(first, 0.5), pct(first, 1)]);
@@ -97,5 +101,28 @@ async function burst(
   console.log(
     `${label}${n} sessions, the first turns (sent at once), each p50 / max: ${pairs(firsts)}`,
   );
+  if (windows.length) printWindows(label, n, windows);
   return [median(0), median(1)];
+}
+
+/** The start of a burst, while its first turns queue: how busy the machine is then. */
+const WINDOW_MS = 100;
+
+/**
+ * How much of the machine's CPU the processes used in each burst's first WINDOW_MS (every first
+ * turn is queued in that time): near 100%, the first turns wait for the cores, not for a process.
+ */
+function printWindows(label: string, n: number, windows: CpuWindow[]) {
+  const cores = navigator.hardwareConcurrency;
+  const busy = windows.map((w) => {
+    const sum = [...w.spent.values()].reduce((a, b) => a + b, 0);
+    return `${(100 * sum / (cores * w.elapsed)).toFixed(0)}%`;
+  });
+  const each = [...windows[0].spent.keys()].map((name) =>
+    `${name} ${(windows.reduce((a, w) => a + w.spent.get(name)!, 0) / windows.length).toFixed(0)}`
+  );
+  console.log(
+    `${label}${n} sessions, each burst's first ${WINDOW_MS} ms: the ${cores} cores busy ` +
+      `${busy.join(", ")} (CPU ms, mean: ${each.join(", ")})`,
+  );
 }

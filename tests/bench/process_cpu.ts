@@ -14,6 +14,33 @@ async function cpuMs(pid: number): Promise<number | null> {
   }
 }
 
+/**
+ * CPU of every thread of a process so far, in ms, from the scheduler's nanosecond counters
+ * (/proc/<pid>/task/<tid>/schedstat): fine enough for a window of tens of ms, where /proc/<pid>/stat
+ * counts 10 ms ticks. Synchronous, so a busy benchmark process reads it without waiting its turn.
+ */
+function threadsCpuMs(pid: number): number | null {
+  try {
+    let ns = 0;
+    for (const task of Deno.readDirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(
+          Deno.readTextFileSync(`/proc/${pid}/task/${task.name}/schedstat`).split(" ")[0],
+        );
+      } catch { /* the thread ended meanwhile */ }
+    }
+    return ns / 1e6;
+  } catch {
+    return null;
+  }
+}
+
+/** Each named process's CPU (ms) over a window, and how long the window really was (ms). */
+export interface CpuWindow {
+  elapsed: number;
+  spent: Map<string, number>;
+}
+
 /** Sums each named process's CPU over the measured spans. */
 export class CpuMeter {
   #spent = new Map<string, number>();
@@ -40,6 +67,27 @@ export class CpuMeter {
       if (ms === null || from === undefined) this.#available = false;
       else this.#spent.set(name, (this.#spent.get(name) ?? 0) + ms - from);
     }
+  }
+
+  /**
+   * Each process's CPU (ms) in the `ms` from now, and how long that really was: what the machine
+   * did while a burst's first turns queued. Null where /proc or schedstat is not readable.
+   */
+  async window(ms: number): Promise<CpuWindow | null> {
+    const names = Object.keys(this.pids);
+    const read = () => names.map((name) => threadsCpuMs(this.pids[name]));
+    const t0 = performance.now();
+    const from = read();
+    await new Promise((r) => setTimeout(r, ms));
+    const to = read();
+    const elapsed = performance.now() - t0;
+    const spent = new Map<string, number>();
+    for (const [i, name] of names.entries()) {
+      const [a, b] = [from[i], to[i]];
+      if (a === null || b === null) return null;
+      spent.set(name, b - a);
+    }
+    return { elapsed, spent };
   }
 
   /** "web 0.69, worker 0.81, …" in ms per turn; null when /proc was not readable. */

@@ -49,9 +49,10 @@ async function modelOwn(url: string): Promise<number> {
 }
 
 /**
- * This machine's floor for the cold figure: one HTTP round trip to another process (the model
- * server's /models), hot and after 10 s of idleness. A turn crosses about a dozen processes' event
- * loops, and after idleness each wakes more slowly.
+ * This machine's floor per hop: one HTTP round trip to another process (the model server's
+ * /models), hot, after 200 ms idle (as every process on a turn's path is after the model's first
+ * token) and after 10 s idle. A turn crosses about a dozen processes' event loops, and after
+ * idleness each wakes, and runs its part, more slowly.
  */
 async function roundTrips(modelUrl: string) {
   const once = async () => {
@@ -59,16 +60,21 @@ async function roundTrips(modelUrl: string) {
     await (await fetch(`${modelUrl}/models`)).arrayBuffer();
     return performance.now() - t0;
   };
-  const hot: number[] = [];
-  for (let i = 0; i < 30; i++) hot.push(await once());
-  const cold: number[] = [];
-  for (let i = 0; i < 3; i++) {
-    await sleep(10_000);
-    cold.push(await once());
-  }
+  const after = async (idleMs: number, n: number) => {
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) {
+      await sleep(idleMs);
+      out.push(await once());
+    }
+    return pct(out, 0.5);
+  };
+  const hot = await after(0, 30);
+  const model = await after(FIRST_TOKEN_MS, 30);
+  const cold = await after(10_000, 3);
   console.log(
-    `one HTTP round trip to another process: median ${ms(pct(hot, 0.5))} hot, ` +
-      `${ms(pct(cold, 0.5))} after 10 s idle (this machine's floor, per hop)`,
+    `one HTTP round trip to another process: median ${ms(hot)} hot, ` +
+      `${ms(model)} after ${FIRST_TOKEN_MS} ms idle, ${ms(cold)} after 10 s idle ` +
+      `(this machine's floor, per hop)`,
   );
 }
 
